@@ -1,0 +1,41 @@
+"""Settings every test run needs, wherever pytest is started from.
+
+* Real data: ``COURSE_DATA_DIR`` defaults to ``../shared/data`` when that folder exists.
+* Jupyter, IPython and matplotlib keep their state in a temp dir, so a run never
+  reads or writes the home directory; parsed-data caches go there too.
+* Kernels started by nbval inherit ``PYTHONPATH`` so they import this checkout's
+  ``course_lib`` rather than an installed copy.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+_TMP: str | None = None
+
+
+def pytest_configure(config) -> None:
+    global _TMP
+    _TMP = tempfile.mkdtemp(prefix="course-tests-")
+    tmp = Path(_TMP)
+    shared = ROOT.parent / "shared" / "data"
+    if "COURSE_DATA_DIR" not in os.environ and shared.is_dir():
+        os.environ["COURSE_DATA_DIR"] = str(shared)
+    # A cache that outlives one run would hide a parsing bug; a fresh one per run does not.
+    os.environ.setdefault("COURSE_CACHE_DIR", str(tmp / "cache"))
+    for var, sub in [("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib"),
+                     ("JUPYTER_CONFIG_DIR", "jupyter/config"), ("JUPYTER_DATA_DIR", "jupyter/data"),
+                     ("JUPYTER_RUNTIME_DIR", "jupyter/runtime")]:
+        os.environ[var] = str(tmp / sub)
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+    os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+
+
+def pytest_unconfigure(config) -> None:
+    if _TMP:
+        shutil.rmtree(_TMP, ignore_errors=True)
