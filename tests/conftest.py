@@ -1,1 +1,0 @@
-"""Test-suite environment: real data from ../shared/data, Jupyter state in a temp dir."""
