@@ -1,0 +1,115 @@
+"""Plots the lessons show: learning curves, windowed losses, decision boundaries, mistakes.
+
+Every function draws on an ``ax`` (a new figure when none is given) and returns it, so a lesson
+can compose several in one figure.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .train import History
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (6, 4)) -> plt.Axes:
+    return ax if ax is not None else plt.subplots(figsize=figsize)[1]
+
+
+def window_average(values: Sequence[float], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means over consecutive windows of ``window`` values: returns (window centres, means).
+
+    Per-sample SGD losses jump around too much to read; their window means show the trend.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = len(v) // window
+    if n == 0:
+        raise ValueError(f"need at least {window} values to average over windows of {window}")
+    means = v[: n * window].reshape(n, window).mean(axis=1)
+    centres = np.arange(n) * window + window / 2
+    return centres, means
+
+
+def plot_windowed(values: Sequence[float] | Mapping[str, Sequence[float]], window: int,
+                  ax: plt.Axes | None = None, ylabel: str = "loss") -> plt.Axes:
+    """Window-averaged curve(s) of per-iteration values; a dict plots one labelled curve each."""
+    ax = _axes(ax)
+    series = values if isinstance(values, Mapping) else {None: values}
+    for label, vals in series.items():
+        x, m = window_average(vals, window)
+        ax.plot(x, m, label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(f"{ylabel} (mean over {window} iterations)")
+    if any(label is not None for label in series):
+        ax.legend()
+    return ax
+
+
+def plot_history(histories: History | Mapping[str, History], metric: str = "loss",
+                 ax: plt.Axes | None = None) -> plt.Axes:
+    """Train (solid) and validation (dashed) curves of ``metric`` ("loss" or "acc") per epoch."""
+    ax = _axes(ax)
+    runs = histories if isinstance(histories, Mapping) else {"": histories}
+    for i, (name, h) in enumerate(runs.items()):
+        colour = f"C{i}"
+        epochs = np.arange(1, len(h) + 1)
+        train, val = getattr(h, f"train_{metric}"), getattr(h, f"val_{metric}")
+        ax.plot(epochs, train, "-", color=colour, label=f"{name} train".strip())
+        if not np.all(np.isnan(val)):
+            ax.plot(epochs, val, "--", color=colour, label=f"{name} validation".strip())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel({"loss": "loss", "acc": "accuracy"}.get(metric, metric))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_mean_std(curves: np.ndarray, label: str, ax: plt.Axes | None = None) -> plt.Axes:
+    """Mean ± one standard deviation band of several runs. curves: (runs, epochs)."""
+    ax = _axes(ax)
+    curves = np.asarray(curves, dtype=np.float64)
+    epochs = np.arange(1, curves.shape[1] + 1)
+    mean, std = curves.mean(axis=0), curves.std(axis=0)
+    line, = ax.plot(epochs, mean, label=label)
+    ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("epoch")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
+                           y: np.ndarray, ax: plt.Axes | None = None, resolution: int = 200,
+                           margin: float = 0.1) -> plt.Axes:
+    """Shade the class ``predict`` gives each point of a grid; scatter the data on top.
+
+    predict: (N, 2) float32 -> (N,) int labels.  x: (N, 2), y: (N,).
+    """
+    ax = _axes(ax, (5, 5))
+    lo, hi = x.min(axis=0) - margin, x.max(axis=0) + margin
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype(np.float32)
+    z = np.asarray(predict(grid)).reshape(g0.shape)
+    ax.contourf(g0, g1, z, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"], alpha=0.8)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=6, edgecolors="none")
+    ax.set_aspect("equal")
+    return ax
+
+
+def plot_mistakes(x: np.ndarray, y: np.ndarray, y_pred: np.ndarray, ax: plt.Axes | None = None,
+                  circle: tuple[tuple[float, float], float] | None = None) -> plt.Axes:
+    """Correct points faint, misclassified ones as red crosses; optionally the true circle.
+
+    circle: ((cx, cy), radius), e.g. the disk set's boundary.
+    """
+    ax = _axes(ax, (5, 5))
+    wrong = y_pred != y
+    ax.scatter(x[~wrong, 0], x[~wrong, 1], c=y[~wrong], cmap="coolwarm", s=8, alpha=0.4,
+               edgecolors="none")
+    ax.scatter(x[wrong, 0], x[wrong, 1], marker="x", color="red", s=40,
+               label=f"misclassified ({int(wrong.sum())} of {len(y)})")
+    if circle is not None:
+        (cx, cy), r = circle
+        ax.add_patch(plt.Circle((cx, cy), r, fill=False, color="black", lw=1.5, label="true boundary"))
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize="small")
+    return ax
