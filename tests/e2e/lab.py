@@ -1,0 +1,156 @@
+"""A small driver for JupyterLab in Chromium: start the server, open a notebook, run it, read it.
+
+The server runs from a temp copy of the repository with its own Jupyter, IPython and matplotlib
+folders, on 127.0.0.1 with no token; JupyterLab exposes its app object to the page
+(``expose_app_in_browser``) so the test can run commands and read cell outputs the way the
+notebook itself sees them, while images, widgets and clicks go through the real DOM.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
+                                     "*.egg-info")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_chromium() -> str | None:
+    """Debian's chromium, installing it with apt when we are root and it is missing."""
+    found = shutil.which("chromium") or (os.path.exists("/usr/bin/chromium") and "/usr/bin/chromium")
+    if found:
+        return found
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+    return shutil.which("chromium")
+
+
+class LabServer:
+    """JupyterLab on a free local port, serving a temp copy of ``repo``; stopped by PID."""
+
+    def __init__(self, repo: Path, workdir: Path):
+        self.root = workdir / "course"
+        shutil.copytree(repo, self.root, ignore=COPY_IGNORE)
+        self.home = workdir / "home"
+        env = dict(os.environ)
+        for var, sub in [("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "mpl"),
+                         ("JUPYTER_CONFIG_DIR", "jconfig"), ("JUPYTER_DATA_DIR", "jdata"),
+                         ("JUPYTER_RUNTIME_DIR", "jruntime")]:
+            env[var] = str(self.home / sub)
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        env["PYTHONPATH"] = str(self.root)
+        env.pop("MPLBACKEND", None)
+        settings = self.home / "settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True)
+        # No news popup and no update check: the run must not depend on the internet.
+        (settings / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "jupyterlab.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+             f"--port={self.port}", f"--ServerApp.root_dir={self.root}",
+             "--IdentityProvider.token=", "--ServerApp.password=",
+             "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
+             "--LabApp.news_url=None", f"--LabServerApp.user_settings_dir={self.home / 'settings'}",
+             f"--LabServerApp.workspaces_dir={self.home / 'workspaces'}"]
+            + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.url + "/api/status", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"JupyterLab did not answer within {timeout} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+# JavaScript run in the page; `app` is JupyterLab's application object.
+_JS_READY = """() => { const app = window.jupyterapp; if (!app) return false;
+  const p = app.shell.currentWidget; if (!p || !p.sessionContext) return false;
+  const k = p.sessionContext.session && p.sessionContext.session.kernel;
+  return !!k && k.status === 'idle' && p.content.widgets.length > 0; }"""
+_JS_RUN_ALL = """async () => { const app = window.jupyterapp;
+  await app.commands.execute('notebook:run-all-cells'); return true; }"""
+_JS_BUSY = """() => { const p = window.jupyterapp.shell.currentWidget;
+  const k = p.sessionContext.session.kernel;
+  const pending = p.content.widgets.filter(c => c.model.type === 'code' &&
+     c.promptNode && c.promptNode.textContent.includes('*')).length;
+  return k.status !== 'idle' || pending > 0; }"""
+_JS_CELLS = """() => { const p = window.jupyterapp.shell.currentWidget;
+  return p.content.widgets.map((c, i) => {
+    if (c.model.type !== 'code') return {index: i, type: c.model.type};
+    const outs = c.model.outputs.toJSON();
+    const node = c.node;
+    return {index: i, type: 'code', source: c.model.sharedModel.getSource(),
+      errors: outs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+      images: node.querySelectorAll('.jp-OutputArea-output img').length,
+      widgetViews: outs.filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json']).length,
+      widgets: node.querySelectorAll('.jp-OutputArea-output .jupyter-widgets').length,
+      widgetErrors: node.querySelectorAll('.jupyter-widgets-error-widget').length
+                    + (node.textContent.includes('Error displaying widget') ? 1 : 0),
+      progress: node.querySelectorAll('.jp-OutputArea-output .widget-hprogress, .jp-OutputArea-output .widget-vprogress').length,
+      text: node.querySelector('.jp-Cell-outputWrapper') ? node.querySelector('.jp-Cell-outputWrapper').innerText : ''};
+  }); }"""
+
+
+class NotebookPage:
+    """One notebook open in JupyterLab."""
+
+    def __init__(self, page, server: LabServer, path: str, timeout_s: float = 300):
+        self.page, self.timeout_ms = page, timeout_s * 1000
+        page.goto(f"{server.url}/lab/tree/{path}?reset", wait_until="domcontentloaded")
+        page.wait_for_function(_JS_READY, timeout=120_000, polling=500)
+
+    def run_all(self) -> None:
+        self.page.evaluate(_JS_RUN_ALL)
+        self.page.wait_for_timeout(500)
+        self.page.wait_for_function(f"() => !({_JS_BUSY})()", timeout=self.timeout_ms, polling=500)
+
+    def cells(self) -> list[dict]:
+        return self.page.evaluate(_JS_CELLS)
+
+    def output_fingerprint(self, index: int) -> str:
+        """Text and image sources of one cell's outputs: changes when the cell redraws."""
+        return self.page.evaluate(
+            """(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];
+              const imgs = Array.from(c.node.querySelectorAll('.jp-OutputArea-output img'))
+                                .map(im => im.src.length + ':' + im.src.slice(-200));
+              return c.node.querySelector('.jp-Cell-outputWrapper').innerText + '|' + imgs.join(','); }""",
+            index)
+
+    def cell_locator(self, index: int):
+        return self.page.locator(".jp-Notebook .jp-Cell").nth(index)

@@ -1,0 +1,131 @@
+"""Every lesson, run in JupyterLab in a real Chromium, the way a student sees it.
+
+nbval proves the notebooks compute; this proves they *show*: no cell errors, every plot the
+stored notebook has renders as an image, every widget renders and answers a click or a slider,
+progress bars render as widgets, and no request leaves 127.0.0.1.
+
+Run only this:  python -m pytest tests/e2e -v -s   (screenshots: $E2E_SCREENSHOT_DIR or a temp dir)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from .lab import NotebookPage
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXERCISES = sorted((REPO / "exercises").glob("[0-9][0-9]_*.ipynb"))
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def stored_cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def stored_progress_bars(path: Path) -> int:
+    """How many tqdm progress-bar widgets the stored notebook holds."""
+    state = json.loads(path.read_text()).get("metadata", {}).get("widgets", {})
+    models = state.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    return sum(m.get("model_name") == "FloatProgressModel" for m in models.values())
+
+
+def may_raise(cell: dict) -> bool:
+    return "raises-exception" in cell.get("metadata", {}).get("tags", [])
+
+
+def assert_only_local_requests(page) -> None:
+    hosts = {urlparse(u).hostname for u in page.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")}
+    assert hosts <= LOCAL_HOSTS, f"requests left 127.0.0.1: {sorted(hosts - LOCAL_HOSTS)}"
+
+
+def interact(nb: NotebookPage, index: int) -> str:
+    """Press the first button, else nudge the first slider, else pick the next dropdown option."""
+    cell = nb.cell_locator(index)
+    buttons = cell.locator(".jp-OutputArea-output button.jupyter-button")
+    sliders = cell.locator(".jp-OutputArea-output .noUi-handle")
+    dropdowns = cell.locator(".jp-OutputArea-output select")
+    if buttons.count():
+        buttons.first.click()
+        return f"clicked '{buttons.first.inner_text()}'"
+    if sliders.count():
+        sliders.first.focus()
+        nb.page.keyboard.press("ArrowRight")
+        return "moved a slider"
+    if dropdowns.count():
+        options = dropdowns.first.locator("option").all_inner_texts()
+        current = dropdowns.first.input_value()
+        choice = next(o for o in options if o != current)
+        dropdowns.first.select_option(label=choice)
+        return f"chose '{choice}'"
+    return ""
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_runs_and_renders_in_jupyterlab(path, lab_server, page, screenshot_dir):
+    nb = NotebookPage(page, lab_server, f"notebooks/{path.name}")
+    nb.run_all()
+    live = nb.cells()
+    stored = stored_cells(path)
+    assert len(live) == len(stored)
+    shot = screenshot_dir / f"{path.stem}.png"
+    page.screenshot(path=str(shot), full_page=False)
+    print(f"\nscreenshot: {shot}")
+
+    for want, got in zip(stored, live):
+        if want["cell_type"] != "code":
+            continue
+        where = f"{path.name} cell {got['index']}: {got['source'][:60]!r}"
+        if not may_raise(want):
+            assert not got["errors"], f"{where} raised {got['errors']}"
+        outputs = want.get("outputs", [])
+        if any("image/png" in o.get("data", {}) for o in outputs):
+            assert got["images"] > 0, f"{where}: the stored notebook shows a plot, the browser none"
+        if any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs):
+            assert got["widgets"] > 0 and not got["widgetErrors"], f"{where}: widget did not render"
+
+    if stored_progress_bars(path):
+        assert sum(c.get("progress", 0) for c in live), f"{path.name}: no progress bar rendered"
+
+    explorers = [c for c in live if c.get("widgets") and not c.get("progress")]
+    for cell in explorers:
+        before = nb.output_fingerprint(cell["index"])
+        action = interact(nb, cell["index"])
+        if not action:
+            continue
+        page.wait_for_function(
+            "([i, before]) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];"
+            " const imgs = Array.from(c.node.querySelectorAll('.jp-OutputArea-output img'))"
+            "   .map(im => im.src.length + ':' + im.src.slice(-200));"
+            " return c.node.querySelector('.jp-Cell-outputWrapper').innerText + '|' + imgs.join(',') !== before; }",
+            arg=[cell["index"], before], timeout=120_000, polling=500)
+        page.screenshot(path=str(screenshot_dir / f"{path.stem}-widget{cell['index']}.png"))
+        print(f"{path.name} cell {cell['index']}: {action} -> output changed")
+    assert_only_local_requests(page)
+
+
+@pytest.mark.skipif(not EXERCISES, reason="no exercise notebooks generated yet")
+def test_untouched_exercise_shows_what_to_do(lab_server, page, screenshot_dir):
+    path = EXERCISES[0]
+    nb = NotebookPage(page, lab_server, f"exercises/{path.name}")
+    # Run every cell, not run-all: JupyterLab stops run-all at the first error.
+    page.evaluate("""async () => { const app = window.jupyterapp; const p = app.shell.currentWidget;
+        for (let i = 0; i < p.content.widgets.length; i++) {
+          p.content.activeCellIndex = i; await app.commands.execute('notebook:run-cell'); } }""")
+    page.wait_for_timeout(1000)
+    live = nb.cells()
+    page.screenshot(path=str(screenshot_dir / f"exercise-{path.stem}.png"))
+    graded = [(c, meta) for c, meta in zip(live, (c.get("metadata", {}).get("nbgrader", {})
+                                                   for c in stored_cells(path)))
+              if meta.get("grade") and not meta.get("solution")]
+    assert graded, f"{path.name} has no graded check cells"
+    for cell, meta in graded:
+        assert cell["errors"], f"check {meta['grade_id']} passed on an untouched exercise"
+        assert any(e.startswith(("NotImplementedError", "CheckFailed", "AssertionError"))
+                   for e in cell["errors"]), f"check {meta['grade_id']}: unreadable {cell['errors']}"
+    assert any("NotImplementedError" in e for c, _ in graded for e in c["errors"])
+    assert_only_local_requests(page)
