@@ -1,0 +1,159 @@
+"""What runs when a submission is graded: the source's instructor cells around the student's own.
+
+The rule (``course_lib.grading`` restates it for instructors):
+
+* The run follows the SOURCE notebook's order. Each cell that has a grade_id there contributes:
+  test cells and locked cells their SOURCE text (hidden tests included), whatever the
+  submission holds under that id; solution cells the student's text (run as the source's cell
+  type), or nothing when the student deleted them.
+* The student's other cells (scratch cells, unlocked ungraded cells, cells whose nbgrader
+  metadata they removed) run as they are, after the cell with a grade_id that precedes them in
+  the submission (or at the start). Markdown and raw cells are not run.
+* A grade_id that appears more than once in a submission counts once: the first copy is the
+  cell; later copies of a solution cell run as scratch cells (as they would top to bottom),
+  later copies of test and locked cells are ignored.
+* A test depends on the last solution cell before it in SOURCE; if that cell times out, the
+  test is not run and scores 0 with status ``timeout``.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from ..exercises import NotebookFormatError, build_notebook, cell_role, nbgrader_meta, read_notebook, validate
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One row of a report: an autograded test (``auto``) or a cell graded by hand (``manual``)."""
+
+    grade_id: str
+    kind: str
+    max_points: float
+
+
+@dataclass
+class Step:
+    """Code to run: ``instructor`` (through the guard, from SOURCE) or ``student``."""
+
+    kind: str
+    code: str
+    label: str
+    grade_id: str | None = None
+    depends_on: str | None = None
+
+
+@dataclass
+class Plan:
+    """A usable source notebook: its cells by grade_id, the graded rows, the modules it imports."""
+
+    path: str
+    cells: list[tuple[str, NotebookNode]]
+    roles: dict[str, str]
+    graded: list[Graded]
+    stubs: dict[str, str]
+    imports: list[str] = field(default_factory=list)
+
+    @property
+    def max_score(self) -> float:
+        return sum(g.max_points for g in self.graded if g.kind == "auto")
+
+
+def _imports(code: str) -> list[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # IPython syntax; the guard still protects what the cell binds
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
+
+
+def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
+    """The plan for source ``nb``. ``strict`` (grading) raises NotebookFormatError for a source
+    nbgrader would reject or that has nothing to grade; ``check`` of a student's own notebook
+    is lenient: the first cell with a grade_id wins."""
+    if strict:
+        validate(nb, path)
+        stubs_nb = build_notebook(nb, path)
+    else:
+        stubs_nb = nb
+    cells, roles, graded, stubs, imports = [], {}, [], {}, []
+    for cell, stub_cell in zip(nb.cells, stubs_nb.cells):
+        gid, role = nbgrader_meta(cell).get("grade_id"), cell_role(cell)
+        if role == "free" or not isinstance(gid, str) or gid in roles:
+            continue
+        cells.append((gid, cell))
+        roles[gid] = role
+        stubs[gid] = stub_cell.source
+        points = float(nbgrader_meta(cell).get("points") or 0)
+        if role == "test" and cell.cell_type == "code":
+            graded.append(Graded(gid, "auto", points))
+        elif role in ("manual", "task"):
+            graded.append(Graded(gid, "manual", points))
+        if role in ("test", "locked") and cell.cell_type == "code":
+            imports.extend(n for n in _imports(cell.source) if n not in imports)
+    if strict and not any(g.kind == "auto" for g in graded):
+        raise NotebookFormatError([f"{path}: no autograded test cells (grade: true, solution: "
+                                   "false); is this the instructor's source notebook?"])
+    return Plan(path, cells, roles, graded, stubs, imports)
+
+
+def load_source(path: str | Path) -> Plan:
+    """Read and check the instructor's notebook; NotebookFormatError or OSError when unusable."""
+    try:
+        nb = read_notebook(path)
+    except ValueError as err:  # JSON errors
+        raise NotebookFormatError([f"{path}: not a readable notebook ({err})"]) from None
+    return plan_from(nb, str(path))
+
+
+def assemble(plan: Plan, submission: NotebookNode) -> tuple[list[Step], list[str], dict[str, str]]:
+    """The steps to run for ``submission``, notes for the instructor, and the student's source of
+    each solution cell by grade_id."""
+    notes: list[str] = []
+    answers: dict[str, NotebookNode] = {}
+    after: dict[str | None, list[NotebookNode]] = {None: []}
+    anchor = None
+    for cell in submission.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        role = plan.roles.get(gid) if isinstance(gid, str) else None
+        if role is not None and gid not in answers:
+            answers[gid], anchor = cell, gid
+            after[gid] = []
+        elif role in ("answer", "manual") and cell.cell_type == "code":
+            notes.append(f"extra copy of solution cell '{gid}' run as a scratch cell")
+            after[anchor].append(cell)
+        elif role is not None:
+            notes.append(f"extra copy of cell '{gid}' ignored")
+        else:
+            after[anchor].append(cell)
+    steps = [Step("student", c.source, "student cell at the top") for c in after[None]
+             if c.cell_type == "code"]
+    last_solution = None
+    for gid, source_cell in plan.cells:
+        role, mine = plan.roles[gid], answers.get(gid)
+        if role in ("test", "locked"):
+            if mine is None:
+                notes.append(f"{role} cell '{gid}' was missing; the source's copy was run")
+            elif mine.source != plan.stubs[gid]:
+                notes.append(f"{role} cell '{gid}' was edited; the source's copy was run")
+            if source_cell.cell_type == "code":
+                steps.append(Step("instructor", source_cell.source, gid, gid,
+                                  last_solution if role == "test" else None))
+        elif role in ("answer", "manual") and source_cell.cell_type == "code":
+            last_solution = gid
+            if mine is None:
+                notes.append(f"solution cell '{gid}' is missing from the submission")
+            else:
+                steps.append(Step("student", mine.source, f"solution '{gid}'", gid))
+        steps.extend(Step("student", c.source, f"student cell after '{gid}'")
+                     for c in after.get(gid, []) if c.cell_type == "code")
+    return steps, notes, {gid: c.source for gid, c in answers.items()}

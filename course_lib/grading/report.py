@@ -1,0 +1,106 @@
+"""Grading results and the ways they are written: table, JSON, CSV, and the student's check list.
+
+JSON (``--json``)::
+
+    {"source": "solutions/01_softmax_ce.ipynb",
+     "submissions": [{"path", "score", "max_score", "manual_max_score", "error", "notes",
+                      "tests": [{"grade_id", "points", "max_points", "status", "message"}]}]}
+
+``score``/``max_score`` count autograded tests only. ``status`` is ``passed``, ``failed`` (the
+test raised), ``error`` (the test could not be judged: the kernel died while it ran, or the
+grader's receipt was missing), ``timeout``, ``not-run`` or ``manual`` (graded by hand;
+``points`` is null and its ``max_points`` count in ``manual_max_score``). ``error`` says why a
+submission could not be graded in full (unreadable file, dead kernel); ``notes`` list edits the
+grader undid (changed or deleted test cells, duplicates).
+
+CSV (``--csv``), one row per submission, columns in this order: ``path``; one column per
+graded cell in source order, named by grade_id (points earned for autograded tests, empty for
+manually graded cells, to be filled in by hand); ``total`` (autograded points); ``max_total``;
+``error``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+STATUSES = ("passed", "failed", "error", "timeout", "not-run", "manual")
+_SHORT = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
+          "not-run": "-", "manual": "manual"}
+
+
+@dataclass
+class TestResult:
+    """One graded cell of one submission."""
+
+    grade_id: str
+    points: float | None
+    max_points: float
+    status: str
+    message: str = ""
+
+
+@dataclass
+class SubmissionReport:
+    """The grade of one submission."""
+
+    path: str
+    score: float
+    max_score: float
+    manual_max_score: float
+    error: str | None
+    tests: list[TestResult]
+    notes: list[str] = field(default_factory=list)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def to_json(source: str, reports: list[SubmissionReport]) -> str:
+    """The JSON document described in the module docstring."""
+    return json.dumps({"source": source, "submissions": [asdict(r) for r in reports]}, indent=1) + "\n"
+
+
+def write_csv(path: str | Path, reports: list[SubmissionReport]) -> None:
+    """The CSV described in the module docstring."""
+    gids = [t.grade_id for t in reports[0].tests] if reports else []
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", *gids, "total", "max_total", "error"])
+        for r in reports:
+            points = {t.grade_id: "" if t.points is None else _num(t.points) for t in r.tests}
+            writer.writerow([r.path, *(points.get(g, "") for g in gids), _num(r.score),
+                             _num(r.max_score), r.error or ""])
+
+
+def format_table(reports: list[SubmissionReport]) -> str:
+    """One row per submission: score/max, then each graded cell's status."""
+    if not reports:
+        return "no submissions"
+    gids = [t.grade_id for t in reports[0].tests]
+    rows = [["submission", "score", *gids]]
+    for r in reports:
+        status = {t.grade_id: _SHORT[t.status] for t in r.tests}
+        rows.append([r.path, f"{_num(r.score)}/{_num(r.max_score)}", *(status.get(g, "") for g in gids)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.extend(f"! {r.path}: {r.error}" for r in reports if r.error)
+    return "\n".join(lines)
+
+
+def format_check(report: SubmissionReport) -> str:
+    """What ``check`` prints for a student: each exercise's test, and the first line of failures."""
+    if not report.error and not any(t.status != "manual" for t in report.tests):
+        return f"{report.path}: no checks found (no cells marked as autograder tests)"
+    lines = [f"{report.path}: {_num(report.score)}/{_num(report.max_score)} points from the visible checks"]
+    for t in report.tests:
+        if t.status == "manual":
+            continue
+        mark = "PASS" if t.status == "passed" else t.status.upper()
+        lines.append(f"  {mark:8} {t.grade_id} ({_num(t.max_points)} pt)"
+                     + (f": {t.message}" if t.status != "passed" and t.message else ""))
+    if report.error:
+        lines.append(f"  {report.error}")
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Every source notebook: its committed exercise copy is up to date, it scores full marks against
+itself, and the untouched exercise copy scores nothing.
+
+Parametrized over ``solutions/*.ipynb`` (lesson exercise sets, paired with ``exercises/`` by name)
+plus this suite's fixtures, so the checks run before any lesson set exists.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from course_lib.__main__ import main
+from course_lib.exercises import build_notebook, notebook_text, read_notebook
+from course_lib.grading import Options, grade_submissions
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+DIRS = [(FIXTURES / "solutions", FIXTURES / "exercises"),
+        (FIXTURES / "nbgrader" / "source", FIXTURES / "nbgrader" / "release")]
+if (ROOT / "solutions").is_dir():
+    DIRS.insert(0, (ROOT / "solutions", ROOT / "exercises"))
+PAIRS = [(src, dest / src.relative_to(src_dir)) for src_dir, dest in DIRS
+         for src in sorted(src_dir.rglob("*.ipynb")) if ".ipynb_checkpoints" not in src.parts]
+
+
+def _id(pair) -> str:
+    return str(pair[0].relative_to(ROOT))
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=_id)
+def test_exercise_copy_is_in_sync_with_its_source(pair):
+    source, exercise = pair
+    assert exercise.exists(), f"{exercise} is missing: run python -m course_lib build-exercises"
+    built = notebook_text(build_notebook(read_notebook(source), _id(pair)))
+    assert built == exercise.read_text(encoding="utf-8"), \
+        f"{exercise} is out of date: run python -m course_lib build-exercises"
+
+
+@pytest.mark.parametrize("dirs", DIRS, ids=lambda d: str(d[0].relative_to(ROOT)))
+def test_build_exercises_check_passes(dirs, capsys):
+    status = main(["build-exercises", "--check", "--source", str(dirs[0]), "--dest", str(dirs[1])])
+    assert status == 0, capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def grades():
+    """Per pair: the source graded against itself and the untouched exercise copy (two kernels)."""
+    cache = {}
+
+    def grade(pair):
+        if pair not in cache:
+            cache[pair] = grade_submissions(pair[0], list(pair), jobs=2, opts=Options(timeout=600))
+        return cache[pair]
+    return grade
+
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+@pytest.mark.parametrize("pair", PAIRS, ids=_id)
+def test_solution_scores_full_marks_against_itself(grades, pair):
+    report = grades(pair)[0]
+    failures = [(t.grade_id, t.status, t.message) for t in report.tests if t.status not in ("passed", "manual")]
+    assert report.error is None and not failures, (report.error, failures)
+    assert report.score == report.max_score > 0
+
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+@pytest.mark.parametrize("pair", PAIRS, ids=_id)
+def test_untouched_exercise_scores_zero_on_every_autograded_test(grades, pair):
+    report = grades(pair)[1]
+    passed = [t.grade_id for t in report.tests if t.status == "passed"]
+    assert report.error is None and not passed, (report.error, passed)
+    assert report.score == 0
