@@ -31,10 +31,11 @@ def _diagnose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -
     """Guess the usual mistake behind a mismatch of equal shapes."""
     hints = []
     if np.allclose(got, -expected, rtol=rtol, atol=atol):
-        hints.append("the sign is flipped (gradient ascent instead of descent, or y - t vs t - y?)")
+        return ["the sign is flipped (gradient ascent instead of descent, or y - t vs t - y?)"]
     mask = np.abs(expected) > 1e-12
     if mask.any():
-        ratios = got[mask] / expected[mask]
+        with np.errstate(invalid="ignore", over="ignore"):
+            ratios = got[mask] / expected[mask]
         factor = float(np.median(ratios))
         if (np.isfinite(factor) and abs(factor - 1) > 1e-3 and abs(factor) > 1e-12
                 and np.allclose(got, factor * expected, rtol=max(rtol, 1e-6), atol=atol)):
@@ -64,11 +65,15 @@ def expect_close(exercise: str, got: Any, expected: Any, rtol: float = 1e-6, ato
     else:
         if np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False) and np.all(np.isfinite(g)):
             return
-        if not np.all(np.isfinite(g)):
+        with np.errstate(invalid="ignore", over="ignore"):
+            err = np.abs(g - e)
+        bad = ~np.isfinite(err)
+        if bad.any():
             found.append("your result contains NaN or inf: look for log(0), exp overflow or 0/0")
-        err = np.abs(g - e)
-        worst = np.unravel_index(int(np.nanargmax(err)) if np.isfinite(err).any() else 0, e.shape)
-        lines.append(f"  shape {e.shape}; max abs error {np.nanmax(err):.3g} at index "
+            worst = np.unravel_index(int(np.argmax(bad)), e.shape)
+        else:
+            worst = np.unravel_index(int(np.argmax(err)), e.shape)
+        lines.append(f"  shape {e.shape}; max abs error {err[worst]:.3g} at index "
                      f"{tuple(int(i) for i in worst)}: expected {e[worst]:.6g}, got {g[worst]:.6g}")
         if g.ndim == 2 and g.shape[0] == g.shape[1] and np.allclose(g, e.T, rtol=rtol, atol=atol):
             found.append("you returned the transpose of the expected matrix")

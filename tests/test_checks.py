@@ -70,3 +70,15 @@ def test_expect_equal():
         expect_equal("ex", 4, 3)
     with pytest.raises(CheckFailed):
         expect_equal("ex", np.array([1, 2]), np.array([1, 3]))
+
+
+def test_nan_is_located_where_it_is():
+    got = E.copy()
+    got[1, 2] = np.nan
+    msg = failure(got)
+    assert "at index (1, 2)" in msg and "got nan" in msg
+
+
+def test_flipped_sign_gets_one_hint_not_a_factor_of_minus_one_too():
+    msg = failure(-E)
+    assert msg.count("hint:") == 1
