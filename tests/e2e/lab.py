@@ -138,6 +138,10 @@ class NotebookPage:
     def run_all(self) -> None:
         self.page.evaluate(_JS_RUN_ALL)
         self.page.wait_for_timeout(500)
+        self.wait_idle()
+
+    def wait_idle(self) -> None:
+        """Until the kernel is idle and no cell waits to run."""
         self.page.wait_for_function(f"() => !({_JS_BUSY})()", timeout=self.timeout_ms, polling=500)
 
     def cells(self) -> list[dict]:

@@ -44,25 +44,31 @@ def assert_only_local_requests(page) -> None:
 
 
 def interact(nb: NotebookPage, index: int) -> str:
-    """Press the first button, else nudge the first slider, else pick the next dropdown option."""
+    """Change a control like a student would: nudge the first slider (else pick another option
+    of the first dropdown), then press the first button, if any (e.g. "Train").
+
+    A value must change: explorers are seeded, so pressing "Train" alone redraws the same picture.
+    """
     cell = nb.cell_locator(index)
-    buttons = cell.locator(".jp-OutputArea-output button.jupyter-button")
     sliders = cell.locator(".jp-OutputArea-output .noUi-handle")
     dropdowns = cell.locator(".jp-OutputArea-output select")
-    if buttons.count():
-        buttons.first.click()
-        return f"clicked '{buttons.first.inner_text()}'"
+    buttons = cell.locator(".jp-OutputArea-output button.jupyter-button")
+    done = []
     if sliders.count():
         sliders.first.focus()
         nb.page.keyboard.press("ArrowRight")
-        return "moved a slider"
-    if dropdowns.count():
+        done.append("moved a slider")
+    elif dropdowns.count():
         options = dropdowns.first.locator("option").all_inner_texts()
-        current = dropdowns.first.input_value()
+        current = dropdowns.first.locator("option:checked").inner_text()
         choice = next(o for o in options if o != current)
         dropdowns.first.select_option(label=choice)
-        return f"chose '{choice}'"
-    return ""
+        done.append(f"chose '{choice}'")
+    if buttons.count():
+        nb.page.wait_for_timeout(300)
+        buttons.first.click()
+        done.append(f"clicked '{buttons.first.inner_text()}'")
+    return ", ".join(done)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
@@ -97,12 +103,11 @@ def test_lesson_runs_and_renders_in_jupyterlab(path, lab_server, page, screensho
         action = interact(nb, cell["index"])
         if not action:
             continue
-        page.wait_for_function(
-            "([i, before]) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];"
-            " const imgs = Array.from(c.node.querySelectorAll('.jp-OutputArea-output img'))"
-            "   .map(im => im.src.length + ':' + im.src.slice(-200));"
-            " return c.node.querySelector('.jp-Cell-outputWrapper').innerText + '|' + imgs.join(',') !== before; }",
-            arg=[cell["index"], before], timeout=120_000, polling=500)
+        page.wait_for_timeout(500)
+        nb.wait_idle()
+        after = nb.output_fingerprint(cell["index"])
+        assert after != before, f"{path.name} cell {cell['index']}: {action}, but the output stayed the same"
+        assert not nb.cells()[cell["index"]]["errors"], f"{path.name} cell {cell['index']} raised after: {action}"
         page.screenshot(path=str(screenshot_dir / f"{path.stem}-widget{cell['index']}.png"))
         print(f"{path.name} cell {cell['index']}: {action} -> output changed")
     assert_only_local_requests(page)
