@@ -74,3 +74,94 @@ class History:
 
     def __len__(self) -> int:
         return len(self.train_loss)
+
+
+_progress_bar = progress  # fit() has a ``progress`` flag that hides the function's name
+
+
+def _n_correct(out: np.ndarray, y: np.ndarray) -> float:
+    """How many rows of ``out`` (B, C) have their argmax at the label: y (B,) ints or one-hot (B, C)."""
+    if out.ndim != 2 or out.shape[1] < 2:
+        return math.nan  # a single output has no argmax to compare
+    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    return float(np.count_nonzero(out.argmax(axis=1) == labels))
+
+
+def _check_data(x: np.ndarray, y: np.ndarray, name: str) -> None:
+    if len(x) != len(y):
+        raise ValueError(f"{name} has {len(x)} inputs but {len(y)} targets: pass {name}=(x, y) "
+                         "with one target row per input row")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty")
+
+
+def evaluate(model, loss_fn, x: np.ndarray, y: np.ndarray, batch_size: int = 1024
+             ) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on (x, y), in eval mode (Dropout off), without gradients.
+
+    x: (N, ...) inputs; y: (N,) integer labels or (N, C) one-hot targets, whatever ``loss_fn``
+    takes. Accuracy is the fraction of rows whose output argmax is the label (the argmax of a
+    one-hot row); nan for a model with a single output. Batch losses are weighted by batch size,
+    so the result equals the loss of one big batch for losses that average over the batch.
+    The model's train/eval mode is restored afterwards.
+    """
+    _check_data(x, y, "evaluate's data")
+    was_training = model.training
+    model.eval()
+    try:
+        total_loss = correct = 0.0
+        for start in range(0, len(x), batch_size):
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            out = model.forward(xb)
+            total_loss += loss_fn(out, yb) * len(xb)
+            correct += _n_correct(out, yb)
+    finally:
+        model.train(was_training)
+    return total_loss / len(x), correct / len(x)
+
+
+def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
+        val: tuple[np.ndarray, np.ndarray] | None = None, epochs: int = 10, batch_size: int = 32,
+        seed: int = 0, scheduler=None, progress: bool = True) -> History:
+    """Train a Module with minibatch SGD; returns the per-epoch :class:`History`.
+
+    train, val: ``(x, y)`` with x: (N, ...) and y: (N,) integer labels or (N, C) targets. The
+    targets go to ``loss_fn`` unchanged: for MSELoss on classes pass one-hot rows,
+    ``train=(x, one_hot(y, C))``; accuracy compares argmaxes either way.
+
+    Each epoch shuffles with a generator seeded by ``seed`` (same seed, same model seeds: the
+    same run, bit for bit), runs forward / loss / zero_grad / backward / step per batch in
+    training mode, then evaluates ``val`` in eval mode and calls ``scheduler.step()``.
+    ``train_loss``/``train_acc`` average the batches of the epoch as they were seen (the weights
+    change during the epoch), so they are not an eval-mode measurement of the final weights.
+    A NaN or infinite batch loss raises :class:`TrainingDiverged` with hints. The model is left
+    in eval mode.
+    """
+    x, y = train
+    _check_data(x, y, "train")
+    if val is not None:
+        _check_data(*val, "val")
+    rng = np.random.default_rng(seed)
+    history = History()
+    bar = _progress_bar(range(epochs), enable=progress, desc="fit", unit="epoch")
+    for epoch in bar:
+        model.train()
+        total_loss = correct = 0.0
+        for i, idx in enumerate(minibatch_indices(len(x), batch_size, rng)):
+            xb, yb = x[idx], y[idx]
+            out = model.forward(xb)
+            loss = check_finite(loss_fn(out, yb), f"epoch {epoch + 1}, batch {i + 1}")
+            optimizer.zero_grad()
+            model.backward(loss_fn.backward())
+            optimizer.step()
+            total_loss += loss * len(idx)
+            correct += _n_correct(out, yb)
+        val_loss, val_acc = evaluate(model, loss_fn, *val) if val is not None else (math.nan,) * 2
+        history.append(total_loss / len(x), correct / len(x), val_loss, val_acc)
+        if scheduler is not None:
+            scheduler.step()
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(train_loss=f"{history.train_loss[-1]:.4f}",
+                            val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
+    model.eval()
+    return history

@@ -1,0 +1,257 @@
+"""Disk explorer: retrain a small network on the disk set and watch what it learns (lessons 4-5).
+
+    explorer = disk_explorer()                  # trains once with the defaults and draws
+    explorer                                    # in a notebook: the controls and the plots
+    explorer.train(lr=0.01, init="zeros")       # what the Train button does, from code
+
+The network has ``depth`` hidden layers of ``hidden`` units between 2 inputs and 2 outputs and
+is trained with MSE on one-hot targets (lesson 4) by minibatch SGD with momentum and a per-epoch
+learning-rate decay. ``train_disk`` does the same without any widget, for scripts and tests.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from .. import nn
+from ..data import load_disk
+from ..data.disk import CENTER, RADIUS
+from ..train import History, TrainingDiverged, fit
+
+LAYERS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+MIXED = "mixed"  # ReLU in all hidden layers but the last, Tanh there: lesson 4's net (report D)
+
+DEFAULTS = {"lr": 0.05, "init": "torch", "hidden": 25, "activation": MIXED,
+            "epochs": 100, "batch_size": 50, "momentum": 0.95, "lr_decay": 0.99, "depth": 3,
+            "seed": 0}
+"""Every setting of ``train_disk``; ``disk_explorer`` shows controls for those named in ``show``."""
+
+
+def build_disk_net(hidden: int = 25, depth: int = 3, activation: str = MIXED,
+                   init: str = "torch", seed: int = 0) -> nn.Sequential:
+    """2 -> ``hidden`` x ``depth`` -> 2: Linear, activation, ..., Linear (no output activation).
+
+    ``activation``: one of relu / tanh / sigmoid for every hidden layer; "mixed" for ReLU in all
+    but the last hidden layer and Tanh in the last (lesson 4's ReLU, ReLU, Tanh when depth = 3);
+    or a comma-separated list with one name per hidden layer. ``init`` names a scheme of
+    :mod:`course_lib.nn.init`. All layers draw from one generator seeded by ``seed``.
+    """
+    names = (["relu"] * (depth - 1) + ["tanh"] if activation == MIXED
+             else [a.strip() for a in activation.split(",")])
+    if len(names) == 1:
+        names *= depth
+    if len(names) != depth or any(a not in LAYERS for a in names):
+        raise ValueError(f"activation must be {MIXED!r}, one of {', '.join(LAYERS)}, or {depth} of "
+                         f"them separated by commas (one per hidden layer), got {activation!r}")
+    rng = np.random.default_rng(seed)
+    sizes = [2] + [hidden] * depth
+    layers: list[nn.Module] = []
+    for n_in, n_out, act in zip(sizes, sizes[1:], names):
+        layers += [nn.Linear(n_in, n_out, init=init, rng=rng), LAYERS[act]()]
+    return nn.Sequential(*layers, nn.Linear(sizes[-1], 2, init=init, rng=rng))
+
+
+@lru_cache(maxsize=4)
+def disk_data(n_train: int = 1000) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """(x_train, y_train), (x_val, y_val): ``load_disk`` draws with seeds 0 and 1 (1,000 val points).
+
+    x: (N, 2) float32, y: (N,) int64. Lesson 4 keeps seed 2 for its test set.
+    """
+    return load_disk(n_train, seed=0), load_disk(1000, seed=1)
+
+
+@dataclass
+class DiskRun:
+    """One training run: the model, its per-epoch ``history``, predictions on the validation set."""
+    model: nn.Sequential
+    history: History
+    val_acc: float
+    val_pred: np.ndarray
+    settings: dict
+    seconds: float
+
+
+def train_disk(lr: float = 0.05, init: str = "torch", hidden: int = 25,
+               activation: str = MIXED, epochs: int = 100, batch_size: int = 50,
+               momentum: float = 0.95, lr_decay: float = 0.99, depth: int = 3, seed: int = 0,
+               data=None, on_progress: Callable[[int, int], None] | None = None) -> DiskRun:
+    """Train ``build_disk_net(...)`` on the disk set; MSE on one-hot targets, SGD with momentum.
+
+    lr is multiplied by ``lr_decay`` after every epoch. ``data``: ((x_train, y_train), (x_val,
+    y_val)), default ``disk_data()``. ``on_progress(done, total)`` is called after each chunk of
+    epochs (at most 20 calls). Raises ``TrainingDiverged`` when the loss blows up.
+    """
+    start = time.perf_counter()
+    (x, y), (x_val, y_val) = data if data is not None else disk_data()
+    model = build_disk_net(hidden, depth, activation, init, seed)
+    loss_fn = nn.MSELoss()
+    optimizer = nn.SGD(model.parameters(), lr=lr, momentum=momentum)
+    scheduler = nn.StepDecay(optimizer, lr_decay)
+    train, val = (x, nn.one_hot(y, 2)), (x_val, nn.one_hot(y_val, 2))
+    history = History()
+    # fit in chunks, so that a progress bar can move; each chunk shuffles with its own seed.
+    chunks = np.array_split(np.arange(epochs), min(epochs, 20))
+    for k, chunk in enumerate(chunks):
+        part = fit(model, loss_fn, optimizer, train, val, epochs=len(chunk), batch_size=batch_size,
+                   seed=seed * 1000 + k, scheduler=scheduler, progress=False)
+        for name in ("train_loss", "train_acc", "val_loss", "val_acc"):
+            getattr(history, name).extend(getattr(part, name))
+        if on_progress is not None:
+            on_progress(int(chunk[-1]) + 1, epochs)
+    val_pred = model.forward(x_val).argmax(axis=1)
+    settings = dict(lr=lr, init=init, hidden=hidden, activation=activation, epochs=epochs,
+                    batch_size=batch_size, momentum=momentum, lr_decay=lr_decay, depth=depth,
+                    seed=seed)
+    return DiskRun(model, history, float(np.mean(val_pred == y_val)), val_pred, settings,
+                   time.perf_counter() - start)
+
+
+def _controls(values: dict, show: tuple[str, ...]) -> dict:
+    import ipywidgets as w
+    style = {"description_width": "initial"}
+    make = {
+        "lr": lambda v: w.FloatLogSlider(v, base=10, min=-4, max=0, step=0.25,
+                                         description="learning rate", readout_format=".4g"),
+        "init": lambda v: w.Dropdown(options=list(nn.init.INITS), value=v, description="init"),
+        "hidden": lambda v: w.IntSlider(v, min=1, max=100, description="hidden units"),
+        "activation": lambda v: w.Dropdown(options=[("relu, …, relu, tanh", MIXED),
+                                                    *((a, a) for a in LAYERS)],
+                                           value=v, description="activations"),
+        "epochs": lambda v: w.IntSlider(v, min=1, max=500, description="epochs"),
+        "batch_size": lambda v: w.Dropdown(options=[10, 50, 100, 1000], value=v,
+                                           description="batch size"),
+        "momentum": lambda v: w.FloatSlider(v, min=0, max=0.99, step=0.01, description="momentum"),
+        "lr_decay": lambda v: w.FloatSlider(v, min=0.9, max=1, step=0.005, readout_format=".3f",
+                                            description="lr decay / epoch"),
+        "depth": lambda v: w.IntSlider(v, min=1, max=8, description="hidden layers"),
+        "seed": lambda v: w.IntText(v, description="seed"),
+    }
+    unknown = [name for name in show if name not in make]
+    if unknown:
+        raise ValueError(f"no control named {unknown}: choose from {', '.join(make)}")
+    controls = {name: make[name](values[name]) for name in show}
+    for c in controls.values():
+        c.style = style
+    return controls
+
+
+class DiskExplorer:
+    """Controls, a Train button, a progress bar, the validation accuracy and the plots.
+
+    ``widget`` is the ipywidgets box to display; ``train(**values)`` sets the given controls (or
+    hidden settings), retrains and redraws, and returns the :class:`DiskRun` (None if training
+    diverged; ``status`` then says so). ``figure`` is the last matplotlib Figure drawn.
+    """
+
+    def __init__(self, values: dict, show: tuple[str, ...], data=None) -> None:
+        import ipywidgets as w
+        self.controls = _controls(values, show)
+        self.fixed = {k: v for k, v in values.items() if k not in self.controls}
+        self.data = data if data is not None else disk_data()
+        self.button = w.Button(description="Train", button_style="primary", icon="play")
+        self.bar = w.IntProgress(value=0, min=0, max=1, description="epochs")
+        self.status = w.HTML()
+        self.output = w.Output()
+        self.button.on_click(lambda _: self.train())
+        boxes = list(self.controls.values())
+        rows = [w.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
+        self.widget = w.VBox([*rows, w.HBox([self.button, self.bar, self.status]), self.output])
+        self.run: DiskRun | None = None
+        self.figure = None
+
+    @property
+    def values(self) -> dict:
+        """Every setting ``train_disk`` gets: the controls' current values and the fixed ones."""
+        return {**self.fixed, **{name: c.value for name, c in self.controls.items()}}
+
+    def train(self, **values) -> DiskRun | None:
+        unknown = set(values) - set(DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown setting(s) {sorted(unknown)}: "
+                            f"choose from {', '.join(DEFAULTS)}")
+        for name, v in values.items():
+            if name in self.controls:
+                self.controls[name].value = v
+            else:
+                self.fixed[name] = v
+        settings = self.values
+        self.bar.value, self.bar.max = 0, settings["epochs"]
+        self.status.value = "training…"
+        self.button.disabled = True
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                self.run = train_disk(**settings, data=self.data,
+                                      on_progress=lambda done, _: setattr(self.bar, "value", done))
+        except TrainingDiverged as err:
+            self.run, self.figure = None, None
+            self.status.value = ("<b>the loss blew up</b>: " + str(err).split(". The usual")[0]
+                                 + " (try a smaller learning rate)")
+            self.output.clear_output()
+            return None
+        finally:
+            self.button.disabled = False
+        run = self.run
+        n_wrong = int(np.sum(run.val_pred != self.data[1][1]))
+        self.status.value = (f"validation accuracy <b>{run.val_acc:.1%}</b> "
+                             f"({n_wrong} of {len(run.val_pred)} wrong), {run.seconds:.1f} s")
+        self._draw(run)
+        return run
+
+    def _draw(self, run: DiskRun) -> None:
+        from IPython.display import display
+        from matplotlib.figure import Figure
+
+        from ..plots import plot_decision_boundary, plot_history, plot_mistakes
+        (x, y), (x_val, y_val) = self.data
+        fig = Figure(figsize=(13, 4), layout="constrained")
+        ax_boundary, ax_mistakes, ax_curve = fig.subplots(1, 3)
+        model = run.model.eval()
+        plot_decision_boundary(lambda g: model.forward(g).argmax(axis=1), x, y, ax=ax_boundary,
+                               resolution=150)
+        ax_boundary.set_title("decision regions, training points")
+        plot_mistakes(x_val, y_val, run.val_pred, ax=ax_mistakes, circle=(CENTER, RADIUS))
+        ax_mistakes.set_title(f"validation: {run.val_acc:.1%} correct")
+        plot_history(run.history, "acc", ax=ax_curve)
+        ax_curve.set_title("learning curves")
+        self.figure = fig
+        with self.output:
+            self.output.clear_output(wait=True)
+            display(fig)
+
+    def _repr_mimebundle_(self, **kwargs) -> dict:
+        """The live widget for Jupyter, plus a PNG of the last plots and a summary as fallbacks
+        for viewers that cannot run widgets (a stored notebook on GitHub, nbconvert to HTML)."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = repr(self)
+        if self.figure is not None:
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=72)
+            bundle["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return bundle
+
+    def __repr__(self) -> str:
+        acc = "not trained" if self.run is None else f"validation accuracy {self.run.val_acc:.1%}"
+        return f"DiskExplorer({acc}; {self.values})"
+
+
+def disk_explorer(show: tuple[str, ...] = ("lr", "init", "hidden", "activation", "epochs"),
+                  train_now: bool = True, data=None, **values) -> DiskExplorer:
+    """An explorer with controls for the settings named in ``show`` (any keys of ``DEFAULTS``).
+
+    ``values`` override ``DEFAULTS`` (shown or not), e.g. ``disk_explorer(show=("init", "depth"),
+    depth=6, activation="tanh")``. With ``train_now`` it trains once right away, so an executed
+    notebook stores the plots. Each retrain takes about a second with the defaults.
+    """
+    unknown = set(values) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown setting(s) {sorted(unknown)}: choose from {', '.join(DEFAULTS)}")
+    explorer = DiskExplorer({**DEFAULTS, **values}, tuple(show), data)
+    if train_now:
+        explorer.train()
+    return explorer

@@ -1,0 +1,115 @@
+"""The disk explorer, driven from code as the Train button would drive it."""
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from course_lib import nn  # noqa: E402
+from course_lib.widgets.disk import (  # noqa: E402
+    DEFAULTS, build_disk_net, disk_data, disk_explorer, train_disk)
+
+FAST = dict(epochs=10)  # enough to separate good settings from bad ones, a fraction of a second
+
+
+def curve_data(explorer) -> np.ndarray:
+    """The y-values of the learning-curve lines in the last figure drawn."""
+    ax = explorer.figure.axes[2]
+    return np.concatenate([line.get_ydata() for line in ax.get_lines()])
+
+
+def test_explorer_trains_and_draws_on_creation():
+    explorer = disk_explorer(**FAST)
+    assert explorer.run is not None and len(explorer.run.history) == 10
+    assert "validation accuracy" in explorer.status.value
+    assert len(explorer.figure.axes) == 3
+    assert explorer.bar.value == explorer.bar.max == 10
+
+
+def test_explorer_shows_the_widget_with_a_png_fallback_for_static_viewers():
+    bundle = disk_explorer(**FAST)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert "validation accuracy" in bundle["text/plain"]
+
+
+def test_explorer_without_train_now_waits_for_the_button():
+    explorer = disk_explorer(train_now=False)
+    assert explorer.run is None and explorer.figure is None
+    assert "not trained" in repr(explorer)
+
+
+def test_changing_the_init_changes_the_printed_accuracy_and_the_plot():
+    explorer = disk_explorer(**FAST)
+    before_status, before_curve = explorer.status.value, curve_data(explorer)
+    run = explorer.train(init="zeros")
+    assert explorer.controls["init"].value == "zeros"
+    assert explorer.status.value != before_status
+    assert not np.array_equal(curve_data(explorer), before_curve)
+    # All-zero weights: every hidden unit gets zero gradient, the net predicts one class.
+    assert run.val_acc < 0.6
+
+
+def test_same_settings_give_the_same_run():
+    a = train_disk(**FAST)
+    b = train_disk(**FAST)
+    assert a.history.val_loss == b.history.val_loss
+    assert np.array_equal(a.val_pred, b.val_pred)
+
+
+def test_default_settings_learn_the_disk_quickly():
+    run = train_disk()
+    assert run.val_acc > 0.96
+    assert run.history.val_loss[-1] < run.history.val_loss[0]
+
+
+def test_settings_that_are_not_controls_can_still_be_changed():
+    explorer = disk_explorer(show=("lr",), **FAST)
+    assert set(explorer.controls) == {"lr"}
+    run = explorer.train(depth=1, hidden=5)
+    assert run.settings["depth"] == 1 and run.settings["hidden"] == 5
+    assert len(run.model) == 3  # Linear, activation, Linear
+
+
+def test_a_diverging_run_says_so_instead_of_crashing():
+    explorer = disk_explorer(**FAST)
+    assert explorer.train(lr=1.0, init="xavier", batch_size=10) is None
+    assert "blew up" in explorer.status.value
+    assert explorer.run is None
+
+
+def test_unknown_settings_and_controls_are_rejected_with_the_choices():
+    with pytest.raises(TypeError, match="choose from"):
+        disk_explorer(learning_rate=0.1)
+    with pytest.raises(ValueError, match="choose from"):
+        disk_explorer(show=("width",), train_now=False)
+    explorer = disk_explorer(train_now=False)
+    with pytest.raises(TypeError, match="lr"):
+        explorer.train(alpha=0.1)
+
+
+def test_build_disk_net_takes_mixed_one_activation_or_one_per_layer():
+    mixed = build_disk_net(hidden=4, depth=3, activation="mixed")
+    assert [type(m).__name__ for m in mixed] == ["Linear", "ReLU", "Linear", "ReLU", "Linear",
+                                                  "Tanh", "Linear"]
+    listed = build_disk_net(hidden=4, depth=2, activation="tanh, relu")
+    assert [type(m) for m in listed][1::2] == [nn.Tanh, nn.ReLU]
+    same = build_disk_net(hidden=4, depth=2, activation="sigmoid")
+    assert [type(m) for m in same][1::2] == [nn.Sigmoid, nn.Sigmoid]
+    with pytest.raises(ValueError, match="one per hidden layer"):
+        build_disk_net(depth=2, activation="relu, tanh, tanh")
+
+
+def test_disk_data_uses_separate_draws_for_validation():
+    (x, y), (x_val, y_val) = disk_data()
+    assert x.shape == (1000, 2) and x_val.shape == (1000, 2)
+    assert not np.array_equal(x, x_val)
+
+
+def test_defaults_cover_every_setting_of_train_disk():
+    import inspect
+    params = set(inspect.signature(train_disk).parameters) - {"data", "on_progress"}
+    assert params == set(DEFAULTS)
