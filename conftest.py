@@ -3,6 +3,8 @@
 * Real data: ``COURSE_DATA_DIR`` defaults to ``../shared/data`` when that folder exists.
 * Jupyter, IPython and matplotlib keep their state in a temp dir, so a run never
   reads or writes the home directory; parsed-data caches go there too.
+* One BLAS thread, so notebook numbers match the stored ones and a busy machine cannot
+  stall a test.
 * Kernels started by nbval inherit ``PYTHONPATH`` so they import this checkout's
   ``course_lib`` rather than an installed copy.
 """
@@ -32,6 +34,10 @@ def pytest_configure(config) -> None:
         os.environ[var] = str(tmp / sub)
         (tmp / sub).mkdir(parents=True, exist_ok=True)
     os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
+    # One BLAS/OpenMP thread: stored notebook numbers were computed that way (thread count moves
+    # float sums by ~1e-8), and two threads collapse when anything else runs on a 2-core machine.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 
