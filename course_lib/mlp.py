@@ -12,8 +12,7 @@ import math
 import numpy as np
 
 from .functions import ACTIVATIONS, cross_entropy_from_logits, softmax, softmax_cross_entropy_grad
-from .scalar import IterationHistory
-from .train import check_finite, minibatch_indices, progress as progress_bar
+from .train import History, check_finite, minibatch_indices, progress as progress_bar
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -122,7 +121,7 @@ class MLP:
         return cross_entropy_from_logits(o, y), float(np.mean(o.argmax(axis=1) == y))
 
     def fit(self, xtrain, ytrain, epochs: int = 5, lr: float = 0.1, batch_size: int = 32,
-            seed: int = 0, x_val=None, y_val=None, progress: bool = True) -> IterationHistory:
+            seed: int = 0, x_val=None, y_val=None, progress: bool = True) -> History:
         """Minibatch SGD on the mean loss; ``batch_size=1`` is per-example SGD as in ScalarMLP.fit.
 
         ``xtrain: (N, n_in)``, ``ytrain: (N,)`` ints; converted to ``dtype`` once (no copy if they
@@ -134,7 +133,7 @@ class MLP:
         if len(X) != len(y) or len(X) == 0:
             raise ValueError(f"need as many labels as inputs (at least one), got {len(X)} and {len(y)}")
         rng = np.random.default_rng(seed)
-        history = IterationHistory()
+        history = History()
         bar = progress_bar(range(epochs), progress, desc="epochs", unit="epoch")
         for epoch in bar:
             total, correct = 0.0, 0

@@ -11,22 +11,8 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
 
 from .train import History, check_finite, progress as progress_bar
-
-
-@dataclass
-class IterationHistory(History):
-    """Per-epoch curves (see ``History``) plus the loss of every single update."""
-    iteration_loss: list[float] = field(default_factory=list)
-
-    def window_means(self, window: int = 100) -> list[float]:
-        """Mean of ``iteration_loss`` over consecutive windows of ``window`` updates (the last may be
-        shorter): a per-sample loss curve is too noisy to read, its window means are not."""
-        losses = self.iteration_loss
-        return [sum(losses[s:s + window]) / len(losses[s:s + window])
-                for s in range(0, len(losses), window)]
 
 
 def sigmoid(k: float) -> float:
@@ -162,7 +148,7 @@ class ScalarMLP:
 
     def fit(self, x_train, y_train, epochs: int = 1, lr: float = 0.01, seed: int = 0,
             x_val=None, y_val=None, progress: bool = True, log_every: int = 1000
-            ) -> IterationHistory:
+            ) -> History:
         """Stochastic gradient descent, one example per update, in a fresh shuffled order each epoch.
 
         ``x_train: (N, n_in)`` and ``y_train: (N,)`` int labels, as NumPy arrays or lists.
@@ -176,7 +162,7 @@ class ScalarMLP:
         val = _as_lists(x_val, y_val) if x_val is not None else None
         order = list(range(len(xs)))
         rng = random.Random(seed)
-        history = IterationHistory()
+        history = History()
         bar = progress_bar(range(epochs), progress, desc="epochs", unit="epoch")
         for epoch in bar:
             rng.shuffle(order)

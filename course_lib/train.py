@@ -59,11 +59,14 @@ def progress(iterable: Iterable[T], enable: bool = True, **tqdm_kwargs) -> Itera
 
 @dataclass
 class History:
-    """Per-epoch learning curves; ``nan`` where a quantity was not measured."""
+    """Per-epoch learning curves (``nan`` where a quantity was not measured), plus the loss of
+    every single update where a loop records it: per-sample SGD curves are read as window means
+    of ``iteration_loss`` (``plots.window_average``)."""
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
+    iteration_loss: list[float] = field(default_factory=list)
 
     def append(self, train_loss: float, train_acc: float = math.nan,
                val_loss: float = math.nan, val_acc: float = math.nan) -> None:
@@ -154,6 +157,7 @@ def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
             optimizer.zero_grad()
             model.backward(loss_fn.backward())
             optimizer.step()
+            history.iteration_loss.append(loss)
             total_loss += loss * len(idx)
             correct += _n_correct(out, yb)
         val_loss, val_acc = evaluate(model, loss_fn, *val) if val is not None else (math.nan,) * 2

@@ -55,7 +55,9 @@ def test_history_has_one_entry_per_epoch_and_nan_without_val(disk):
     model = disk_net()
     h = fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), disk[0], epochs=3,
             progress=False)
-    assert len(h) == 3 and all(len(v) == 3 for v in vars(h).values())
+    assert len(h) == 3
+    assert all(len(v) == 3 for v in (h.train_loss, h.train_acc, h.val_loss, h.val_acc))
+    assert len(h.iteration_loss) == 3 * math.ceil(len(disk[0][0]) / 32)
     assert all(math.isnan(v) for v in h.val_loss + h.val_acc)
 
 
