@@ -44,26 +44,31 @@ def assert_only_local_requests(page) -> None:
 
 
 def interact(nb: NotebookPage, index: int) -> str:
-    """Change a control like a student would: nudge the first slider (else pick another option
-    of the first dropdown), then press the first button, if any (e.g. "Train").
+    """Change a control like a student would, then press the first button, if any ("Train").
 
-    A value must change: explorers are seeded, so pressing "Train" alone redraws the same picture.
+    The value changed is the first slider (nudged right), else the first dropdown with a choice
+    (another option), else the first text box (another word). A value must change: explorers
+    are seeded, so pressing "Train" alone redraws the same picture.
     """
     cell = nb.cell_locator(index)
-    sliders = cell.locator(".jp-OutputArea-output .noUi-handle")
-    dropdowns = cell.locator(".jp-OutputArea-output select")
-    buttons = cell.locator(".jp-OutputArea-output button.jupyter-button")
+    out = ".jp-OutputArea-output "
+    sliders = cell.locator(out + ".noUi-handle")
+    dropdowns = [d for d in cell.locator(out + "select").all() if d.locator("option").count() > 1]
+    texts = cell.locator(out + "input[type=text], " + out + "textarea")
+    buttons = cell.locator(out + "button.jupyter-button")
     done = []
     if sliders.count():
         sliders.first.focus()
         nb.page.keyboard.press("ArrowRight")
         done.append("moved a slider")
-    elif dropdowns.count():
-        options = dropdowns.first.locator("option").all_inner_texts()
-        current = dropdowns.first.locator("option:checked").inner_text()
-        choice = next(o for o in options if o != current)
-        dropdowns.first.select_option(label=choice)
-        done.append(f"chose '{choice}'")
+    elif dropdowns:
+        current, n = dropdowns[0].evaluate("e => [e.selectedIndex, e.options.length]")
+        dropdowns[0].select_option(index=(current + 1) % n)
+        done.append(f"chose option {(current + 1) % n} of a dropdown")
+    elif texts.count():
+        texts.first.fill("a wonderful film , the best acting")
+        texts.first.press("Enter" if texts.first.evaluate("e => e.tagName") == "INPUT" else "Tab")
+        done.append("typed a new text")
     if buttons.count():
         nb.page.wait_for_timeout(300)
         buttons.first.click()
