@@ -63,7 +63,7 @@ def test_reviews_are_their_tokenised_text(imdb_final):
     with tarfile.open(SOURCE, "r|gz") as tar:  # the repack starts with test/neg: a short read
         member = next(m for m in tar if "/test/neg/" in m.name)
         text = tar.extractfile(member).read().decode("utf-8")
-    (x_test, y_test), (i2w, w2i) = imdb_final[1], imdb_final[2]
+    (x_test, y_test), (_, w2i) = imdb_final[1], imdb_final[2]
     expected = [w2i.get(w, UNK) for w in tokenize(text)]
     assert len(expected) > 10 and y_test[x_test.index(expected)] == 0
 
