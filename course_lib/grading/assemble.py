@@ -17,8 +17,7 @@ The rule (``course_lib.grading`` restates it for instructors):
 """
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -37,7 +36,7 @@ class Graded:
 
 @dataclass
 class Step:
-    """Code to run: ``instructor`` (through the guard, from SOURCE) or ``student``."""
+    """Code to run: ``instructor`` (from SOURCE) or ``student``, all in the notebook's one namespace."""
 
     kind: str
     code: str
@@ -48,32 +47,17 @@ class Step:
 
 @dataclass
 class Plan:
-    """A usable source notebook: its cells by grade_id, the graded rows, the modules it imports."""
+    """A usable source notebook: its cells by grade_id, their roles, the graded rows, the stubs."""
 
     path: str
     cells: list[tuple[str, NotebookNode]]
     roles: dict[str, str]
     graded: list[Graded]
     stubs: dict[str, str]
-    imports: list[str] = field(default_factory=list)
 
     @property
     def max_score(self) -> float:
         return sum(g.max_points for g in self.graded if g.kind == "auto")
-
-
-def _imports(code: str) -> list[str]:
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:  # IPython syntax; the guard still protects what the cell binds
-        return []
-    names = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.append(node.module)
-    return names
 
 
 def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
@@ -82,10 +66,18 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
     is lenient: the first cell with a grade_id wins."""
     if strict:
         validate(nb, path)
+        autotests = [i for i, c in enumerate(nb.cells) if "AUTOTEST" in c.source
+                     and any(line.lstrip().startswith(("### AUTOTEST", "### HASHED AUTOTEST"))
+                             for line in c.source.splitlines())]
+        if autotests:
+            raise NotebookFormatError([f"{path}: cell {i} uses nbgrader's ### AUTOTEST / ### HASHED "
+                                       "AUTOTEST directives, which this grader does not expand; "
+                                       "write the tests out as code (or expand them with nbgrader's "
+                                       "autotests.yml) before grading" for i in autotests])
         stubs_nb = build_notebook(nb, path)
     else:
         stubs_nb = nb
-    cells, roles, graded, stubs, imports = [], {}, [], {}, []
+    cells, roles, graded, stubs = [], {}, [], {}
     for cell, stub_cell in zip(nb.cells, stubs_nb.cells):
         gid, role = nbgrader_meta(cell).get("grade_id"), cell_role(cell)
         if role == "free" or not isinstance(gid, str) or gid in roles:
@@ -98,12 +90,10 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
             graded.append(Graded(gid, "auto", points))
         elif role in ("manual", "task"):
             graded.append(Graded(gid, "manual", points))
-        if role in ("test", "locked") and cell.cell_type == "code":
-            imports.extend(n for n in _imports(cell.source) if n not in imports)
-    if strict and not any(g.kind == "auto" for g in graded):
-        raise NotebookFormatError([f"{path}: no autograded test cells (grade: true, solution: "
-                                   "false); is this the instructor's source notebook?"])
-    return Plan(path, cells, roles, graded, stubs, imports)
+    if strict and not graded:
+        raise NotebookFormatError([f"{path}: no graded cells (metadata.nbgrader.grade: true); "
+                                   "is this the instructor's source notebook?"])
+    return Plan(path, cells, roles, graded, stubs)
 
 
 def load_source(path: str | Path) -> Plan:

@@ -2,16 +2,19 @@
 
 JSON (``--json``)::
 
-    {"source": "solutions/01_softmax_ce.ipynb",
+    {"source": "solutions/01_softmax_ce.ipynb", "sandbox": "bubblewrap" | "none",
      "submissions": [{"path", "score", "max_score", "manual_max_score", "error", "notes",
                       "tests": [{"grade_id", "points", "max_points", "status", "message"}]}]}
 
-``score``/``max_score`` count autograded tests only. ``status`` is ``passed``, ``failed`` (the
-test raised), ``error`` (the test could not be judged: the kernel died while it ran, or the
-grader's receipt was missing), ``timeout``, ``not-run`` or ``manual`` (graded by hand;
-``points`` is null and its ``max_points`` count in ``manual_max_score``). ``error`` says why a
-submission could not be graded in full (unreadable file, dead kernel); ``notes`` list edits the
-grader undid (changed or deleted test cells, duplicates).
+``score``/``max_score`` count autograded tests only. ``status`` is ``passed``, ``partial`` (the
+test's result was a number below its points: nbgrader's partial credit), ``failed`` (the test
+raised, or its checks' values did not match the instructor's solution), ``error`` (the test could
+not be judged: the worker died while it ran), ``timeout``, ``not-run`` or ``manual`` (graded by
+hand; ``points`` is null and its ``max_points`` count in ``manual_max_score``). ``message`` is the
+whole failure message (the course's checks put the hint in it), at most 4,000 characters.
+``error`` says why a submission could not be graded in full (unreadable file, dead worker,
+deadline); ``notes`` list edits the grader undid (changed or deleted test cells, duplicates) and
+say when a submission was graded without a sandbox. ``sandbox`` at the top says how all were run.
 
 CSV (``--csv``), one row per submission, columns in this order: ``path``; one column per
 graded cell in source order, named by grade_id (points earned for autograded tests, empty for
@@ -21,12 +24,14 @@ manually graded cells, to be filled in by hand); ``total`` (autograded points); 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-STATUSES = ("passed", "failed", "error", "timeout", "not-run", "manual")
-_SHORT = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
+STATUSES = ("passed", "partial", "failed", "error", "timeout", "not-run", "manual")
+_SHORT = {"passed": "ok", "partial": "part", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
           "not-run": "-", "manual": "manual"}
 
 
@@ -58,21 +63,31 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def to_json(source: str, reports: list[SubmissionReport]) -> str:
+def to_json(source: str, reports: list[SubmissionReport], sandbox: str = "bubblewrap") -> str:
     """The JSON document described in the module docstring."""
-    return json.dumps({"source": source, "submissions": [asdict(r) for r in reports]}, indent=1) + "\n"
+    return json.dumps({"source": source, "sandbox": sandbox,
+                       "submissions": [asdict(r) for r in reports]}, indent=1) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half a report."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8", newline="")
+    os.replace(tmp, path)
 
 
 def write_csv(path: str | Path, reports: list[SubmissionReport]) -> None:
-    """The CSV described in the module docstring."""
+    """The CSV described in the module docstring, written atomically."""
     gids = [t.grade_id for t in reports[0].tests] if reports else []
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["path", *gids, "total", "max_total", "error"])
-        for r in reports:
-            points = {t.grade_id: "" if t.points is None else _num(t.points) for t in r.tests}
-            writer.writerow([r.path, *(points.get(g, "") for g in gids), _num(r.score),
-                             _num(r.max_score), r.error or ""])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["path", *gids, "total", "max_total", "error"])
+    for r in reports:
+        points = {t.grade_id: "" if t.points is None else _num(t.points) for t in r.tests}
+        writer.writerow([r.path, *(points.get(g, "") for g in gids), _num(r.score),
+                         _num(r.max_score), r.error or ""])
+    write_atomic(path, out.getvalue())
 
 
 def format_table(reports: list[SubmissionReport]) -> str:
@@ -91,7 +106,7 @@ def format_table(reports: list[SubmissionReport]) -> str:
 
 
 def format_check(report: SubmissionReport) -> str:
-    """What ``check`` prints for a student: each exercise's test, and the first line of failures."""
+    """What ``check`` prints for a student: each exercise's test, and the whole message of failures."""
     if not report.error and not any(t.status != "manual" for t in report.tests):
         return f"{report.path}: no checks found (no cells marked as autograder tests)"
     lines = [f"{report.path}: {_num(report.score)}/{_num(report.max_score)} points from the visible checks"]
@@ -99,8 +114,9 @@ def format_check(report: SubmissionReport) -> str:
         if t.status == "manual":
             continue
         mark = "PASS" if t.status == "passed" else t.status.upper()
-        lines.append(f"  {mark:8} {t.grade_id} ({_num(t.max_points)} pt)"
-                     + (f": {t.message}" if t.status != "passed" and t.message else ""))
+        lines.append(f"  {mark:8} {t.grade_id} ({_num(t.max_points)} pt)")
+        if t.status != "passed" and t.message:
+            lines.extend(f"           {line}" for line in t.message.splitlines())
     if report.error:
         lines.append(f"  {report.error}")
     return "\n".join(lines)

@@ -1,10 +1,15 @@
-"""Grade submissions: read each one defensively, run the assembled steps in its own kernel, score."""
+"""Grade submissions: read each defensively, run it in its own sandbox, decide here, report.
+
+``grade_submissions`` first runs the instructor's source (sandboxed like any submission) as the
+reference: it must finish every locked and test cell without an error, or grading stops before
+anyone is graded (:class:`SourceError`, with the failing cell, its traceback and the likely fix).
+The values its checks received become the reference for :mod:`.verdict`.
+"""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,30 +18,67 @@ import nbformat
 from nbformat import NotebookNode
 from tqdm import tqdm
 
-from .assemble import Plan, assemble, load_source, plan_from
-from .kernel import KernelSession, Outcome
+from .assemble import Plan, Step, assemble, load_source, plan_from
 from .report import SubmissionReport, TestResult
+from .sandbox import Limits, Reply, Sandbox, SandboxError, sandbox_problem
+from .verdict import Observation, compare, decode
 
-MAX_SUBMISSION_BYTES = 64 << 20
+MAX_SUBMISSION_BYTES = 16 << 20
+MAX_CELLS = 2_000
+MAX_DEPTH = 64
+MESSAGE_CHARS = 4_000
 
 
 class SubmissionError(ValueError):
     """A submission that is not a notebook the grader can run."""
 
 
+class SourceError(RuntimeError):
+    """The instructor's source does not run cleanly in the grading environment."""
+
+
 @dataclass(frozen=True)
 class Options:
-    """Per-cell ``timeout`` (s), kernel memory limit ``memory_mb`` (0: none), kernel name."""
+    """How to grade: per-cell ``timeout`` and per-submission ``deadline`` (s), limits, isolation."""
 
     timeout: float = 30.0
-    memory_mb: int = 4096
-    kernel_name: str = "python3"
+    deadline: float = 300.0
+    limits: Limits = Limits()
+    python: str = sys.executable
+    sandbox: bool = True
     interrupt_grace: float = 5.0
 
 
-def read_submission(path: Path) -> NotebookNode:
-    """The submission as a notebook; SubmissionError saying what is wrong with it otherwise."""
+Reference = dict[str, list[Observation]]
+
+
+def _depth_ok(data: bytes) -> bool:
+    """True when JSON brackets never nest deeper than MAX_DEPTH (strings skipped), before parsing."""
+    depth, in_string, escaped = 0, False, False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def read_submission(path: Path) -> tuple[NotebookNode, bytes]:
+    """The submission as a notebook and its bytes; SubmissionError saying what is wrong otherwise."""
     try:
+        if path.is_dir():
+            raise SubmissionError("is a folder, not a notebook")
         if path.stat().st_size > MAX_SUBMISSION_BYTES:
             raise SubmissionError(f"file is larger than {MAX_SUBMISSION_BYTES >> 20} MB")
         data = path.read_bytes()
@@ -44,14 +86,18 @@ def read_submission(path: Path) -> NotebookNode:
         raise SubmissionError(f"cannot read the file: {err.strerror or err}") from None
     if not data.strip():
         raise SubmissionError("empty file")
+    if not _depth_ok(data):
+        raise SubmissionError(f"not a notebook: JSON nested deeper than {MAX_DEPTH} levels")
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise SubmissionError(f"not a notebook: invalid JSON ({err})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise SubmissionError(f"not a notebook: invalid JSON ({str(err)[:200]})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
         raise SubmissionError("not a notebook: JSON without a list of cells")
     if doc.get("nbformat") != 4:
-        raise SubmissionError(f"notebook format {doc.get('nbformat')!r} is not supported (expected 4)")
+        raise SubmissionError(f"notebook format {str(doc.get('nbformat'))[:20]!r} is not supported (expected 4)")
+    if len(doc["cells"]) > MAX_CELLS:
+        raise SubmissionError(f"{len(doc['cells'])} cells: more than the {MAX_CELLS} a submission may have")
     cells = []
     for cell in doc["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
@@ -60,67 +106,103 @@ def read_submission(path: Path) -> NotebookNode:
         source = "".join(map(str, source)) if isinstance(source, list) else str(source)
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         cells.append({"cell_type": cell["cell_type"], "source": source, "metadata": metadata})
-    return nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+    nb = nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+    return nb, data
 
 
-def _test_result(gid: str, max_points: float, outcome: Outcome, receipt_ok: bool,
-                 ks: KernelSession, timeout: float) -> TestResult:
-    if outcome.status == "ok" and receipt_ok:
-        return TestResult(gid, max_points, max_points, "passed")
-    status, message = {
-        "ok": ("error", "the kernel reported success without the grader's receipt: "
-                        "its state was tampered with"),
-        "error": ("failed", outcome.first_line),
-        "timeout": ("timeout", f"timed out after {timeout:g} s"),
-        "stuck": ("timeout", f"timed out after {timeout:g} s and ignored the interrupt"),
-        "dead": ("error", f"the kernel died while this test ran ({ks.exit_description()})"),
-    }[outcome.status]
-    return TestResult(gid, 0.0, max_points, status, message)
+def _message(data: dict) -> str:
+    ename, evalue = str(data.get("ename", "Error")), str(data.get("evalue", "")).strip()
+    text = f"{ename}: {evalue}" if evalue else ename
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
 
-def _run(ks: KernelSession, plan: Plan, steps, results: dict, opts: Options) -> str | None:
-    """Run the steps; fill ``results`` for tests; return why the run ended early, if it did."""
-    ready = ks.start_guard(plan.imports, opts.memory_mb)
-    if ready.status != "ok":
-        return f"the grader could not prepare the kernel ({ready.status}: {ready.first_line})"
+def _partial(data: dict, max_points: float) -> float:
+    """nbgrader's partial credit: a test cell whose result is a number earns that many points."""
+    try:
+        value = float(str(data.get("result", "")).strip())
+    except ValueError:
+        return max_points
+    return min(max(value, 0.0), max_points) if value == value else max_points
+
+
+def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | None,
+           opts: Options, describe_death) -> TestResult:
+    gid = step.grade_id
+    if reply.status == "ok":
+        if reference is not None and reference.get(gid):
+            try:
+                observed = decode(reply.data.get("observations"))
+                problem = compare(reference[gid], observed)
+            except ValueError as err:
+                problem = f"the cell's reported checks are malformed ({err})"
+            if problem:
+                return TestResult(gid, 0.0, max_points, "failed", problem[:MESSAGE_CHARS])
+        points = _partial(reply.data, max_points)
+        return TestResult(gid, points, max_points, "passed" if points == max_points else "partial")
+    if reply.status == "error":
+        return TestResult(gid, 0.0, max_points, "failed", _message(reply.data))
+    if reply.status in ("timeout", "stuck"):
+        return TestResult(gid, 0.0, max_points, "timeout", f"timed out after {opts.timeout:g} s")
+    return TestResult(gid, 0.0, max_points, "error",
+                      f"the worker died while this test ran ({describe_death(reply)})")
+
+
+def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference | None,
+               opts: Options, results: dict, replies: dict, started: float) -> str | None:
+    """Run the steps; fill ``results`` (tests) and ``replies`` (every instructor cell); return
+    why the run ended early, if it did."""
     max_points = {g.grade_id: g.max_points for g in plan.graded if g.kind == "auto"}
     timed_out: set[str] = set()
-    for n, step in enumerate(steps):
+
+    def death(reply: Reply) -> str:
+        return reply.why or sb.exit_description()
+
+    for step in steps:
+        left = opts.deadline - (time.monotonic() - started)
+        if left <= 0:
+            return f"the submission's deadline of {opts.deadline:g} s passed; later cells were not run"
+        if step.kind == "instructor" and step.depends_on in timed_out and step.grade_id in max_points:
+            results[step.grade_id] = TestResult(step.grade_id, 0.0, max_points[step.grade_id], "timeout",
+                                                f"not run: solution cell '{step.depends_on}' timed out")
+            continue
+        reply = sb.run(step.code, min(opts.timeout, left))
         if step.kind == "instructor":
-            if step.depends_on in timed_out:
-                results[step.grade_id] = TestResult(step.grade_id, 0.0, max_points[step.grade_id], "timeout",
-                                                    f"not run: solution cell '{step.depends_on}' timed out")
-                continue
-            outcome, receipt_ok = ks.run_instructor(step.code, step.label, n, opts.timeout)
+            replies[step.grade_id] = reply
             if step.grade_id in max_points:
-                results[step.grade_id] = _test_result(step.grade_id, max_points[step.grade_id],
-                                                      outcome, receipt_ok, ks, opts.timeout)
-        else:
-            outcome = ks.execute(step.code, opts.timeout)
-            if outcome.status in ("timeout", "stuck") and step.grade_id:
-                timed_out.add(step.grade_id)
-        if outcome.status == "dead":
-            return (f"the kernel died while running {step.label} ({ks.exit_description()}); "
-                    "later cells were not run")
-        if outcome.status == "stuck":
+                results[step.grade_id] = _judge(step, reply, max_points[step.grade_id], reference,
+                                                opts, death)
+        elif reply.status in ("timeout", "stuck") and step.grade_id:
+            timed_out.add(step.grade_id)
+        if reply.status == "timeout" and opts.timeout > left:
+            return f"the submission's deadline of {opts.deadline:g} s passed; later cells were not run"
+        if reply.status in ("dead", "protocol"):
+            return f"the worker died while running {step.label} ({death(reply)}); later cells were not run"
+        if reply.status == "stuck":
             return (f"{step.label} ignored the interrupt after its {opts.timeout:g} s timeout; "
-                    "the kernel was stopped and later cells were not run")
+                    "the sandbox was stopped and later cells were not run")
     return None
 
 
-def grade_notebook(plan: Plan, nb: NotebookNode, path: Path, opts: Options = Options()) -> SubmissionReport:
-    """Grade notebook ``nb`` (read from ``path``, which is copied into the kernel's folder)."""
+def _sandbox(opts: Options, files: dict[str, bytes], grading: bool = True) -> Sandbox:
+    return Sandbox(files=files, limits=opts.limits, python=opts.python, isolate=opts.sandbox,
+                   grading=grading, interrupt_grace=opts.interrupt_grace)
+
+
+def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: Options = Options(),
+                   reference: Reference | None = None, grading: bool = True) -> SubmissionReport:
+    """Grade notebook ``nb`` (file ``name`` with bytes ``data``, copied into its sandbox)."""
     steps, notes, answers = assemble(plan, nb)
     results: dict[str, TestResult] = {}
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        shutil.copyfile(path, Path(tmp) / (path.name if path.suffix == ".ipynb" else "submission.ipynb"))
-        try:
-            with KernelSession(Path(tmp), kernel_name=opts.kernel_name,
-                               interrupt_grace=opts.interrupt_grace) as ks:
-                error = _run(ks, plan, steps, results, opts)
-        except Exception as err:  # the kernel would not start or the connection broke
-            error = f"grading stopped: {err}"
-    return _report(plan, str(path), results, error, notes, answers)
+    started = time.monotonic()
+    filename = Path(name).name if name.endswith(".ipynb") else "submission.ipynb"
+    try:
+        with _sandbox(opts, {filename: data}, grading) as sb:
+            error = _run_steps(sb, plan, steps, reference, opts, results, {}, started)
+    except SandboxError as err:
+        error = f"grading stopped: {err}"
+    if not opts.sandbox:
+        notes = [*notes, "graded WITHOUT a sandbox (--no-sandbox)"]
+    return _report(plan, name, results, error, notes, answers)
 
 
 def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list[str],
@@ -139,39 +221,84 @@ def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list
     return SubmissionReport(path, score, plan.max_score, manual, error, tests, notes)
 
 
-def grade_submission(plan: Plan, path: str | Path, opts: Options = Options()) -> SubmissionReport:
+def grade_submission(plan: Plan, path: str | Path, opts: Options = Options(),
+                     reference: Reference | None = None) -> SubmissionReport:
     """Grade one submission file; an unreadable one gets score 0 and the reason in ``error``."""
     path = Path(path)
     try:
-        nb = read_submission(path)
+        nb, data = read_submission(path)
     except SubmissionError as err:
         return _report(plan, str(path), {}, str(err), [], {})
-    return grade_notebook(plan, nb, path, opts)
+    return grade_notebook(plan, nb, str(path), data, opts, reference)
+
+
+def _likely_fix(text: str) -> str:
+    if "No module named 'course_lib'" in text or "No module named course_lib" in text:
+        return ("course_lib is not importable by the grading interpreter: run "
+                "'python -m pip install -e .' in the course folder, or pass --python")
+    if "ModuleNotFoundError" in text:
+        return "a module the notebook imports is missing from the grading interpreter: install it"
+    return "run the source notebook top to bottom in Jupyter and fix the failing cell"
+
+
+def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> Reference:
+    """Run the instructor's source as a submission; return its checks' values per test cell.
+
+    Raises SourceError when a locked or test cell fails (or times out): nobody can be graded
+    fairly against it.
+    """
+    data = Path(source).read_bytes()
+    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    steps, _, _ = assemble(plan, nb)
+    results, replies = {}, {}
+    try:
+        with _sandbox(opts, {Path(source).name: data}) as sb:
+            error = _run_steps(sb, plan, steps, None, opts, results, replies, time.monotonic())
+    except SandboxError as err:
+        raise SourceError(f"the sandbox for the reference run did not start: {err}") from None
+    for step in steps:
+        reply = replies.get(step.grade_id) if step.kind == "instructor" else None
+        if step.kind == "instructor" and (reply is None or reply.status != "ok"):
+            why = error or (reply.why if reply else "not run")
+            detail = (reply.data.get("traceback") or _message(reply.data)) if reply and reply.data else why
+            raise SourceError(f"the source's cell '{step.grade_id}' does not pass when the grader "
+                              f"runs it ({reply.status if reply else 'not run'}):\n{detail}\n"
+                              f"likely fix: {_likely_fix(str(detail))}")
+    return {gid: decode(reply.data.get("observations")) for gid, reply in replies.items()}
 
 
 def grade_submissions(source: str | Path, paths: list[str | Path], *, jobs: int = 1,
                       opts: Options = Options(), progress: bool | None = None) -> list[SubmissionReport]:
-    """Grade ``paths`` against ``source`` with ``jobs`` kernels at a time; reports in input order.
+    """Grade ``paths`` against ``source`` with ``jobs`` sandboxes at a time; reports in input order.
 
-    Raises NotebookFormatError or OSError when the source itself is unusable.
+    Raises NotebookFormatError or OSError when the source itself is unusable, SandboxError when
+    no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails.
     """
     plan = load_source(source)
+    if opts.sandbox:
+        problem = sandbox_problem()
+        if problem:
+            raise SandboxError(problem + "; or pass --no-sandbox to grade without one (unsafe)")
+    reference = reference_run(plan, source, opts)
     reports: list[SubmissionReport | None] = [None] * len(paths)
     show = sys.stderr.isatty() if progress is None else progress
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
             tqdm(total=len(paths), desc="grading", unit="nb", disable=not show) as bar:
-        futures = {pool.submit(grade_submission, plan, p, opts): i for i, p in enumerate(paths)}
+        futures = {pool.submit(grade_submission, plan, p, opts, reference): i for i, p in enumerate(paths)}
         for future in as_completed(futures):
             reports[futures[future]] = future.result()
             bar.update()
     return reports
 
 
-def check_notebook(path: str | Path, opts: Options = Options()) -> SubmissionReport:
+def check_notebook(path: str | Path, opts: Options = Options(sandbox=False)) -> SubmissionReport:
     """Run a student's notebook with the tests it contains, as the grader would run it."""
     path = Path(path)
     try:
-        nb = read_submission(path)
+        nb, data = read_submission(path)
     except SubmissionError as err:
         return SubmissionReport(str(path), 0.0, 0.0, 0.0, str(err), [])
-    return grade_notebook(plan_from(nb, str(path), strict=False), nb, path, opts)
+    report = grade_notebook(plan_from(nb, str(path), strict=False), nb, str(path), data, opts,
+                            grading=False)
+    report.notes = [n for n in report.notes if "WITHOUT a sandbox" not in n]
+    return report
