@@ -1,6 +1,7 @@
 """Command line: ``python -m course_lib build-exercises | grade | check`` (also installed as ``course``).
 
     python -m course_lib build-exercises --source solutions --dest exercises [--check]
+                                         [--header H.ipynb] [--footer F.ipynb]
     python -m course_lib grade --source SOURCE.ipynb [--timeout 30] [--deadline 300] [--jobs N]
                                [--memory-mb 4096] [--python PATH] [--no-sandbox]
                                [--json OUT.json] [--csv OUT.csv] SUBMISSION.ipynb ...
@@ -20,18 +21,19 @@ from pathlib import Path
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .exercises import NotebookFormatError, build_dir, check_dir
+    from .exercises import Frame, NotebookFormatError, build_dir, check_dir
 
+    frame = Frame(args.header and Path(args.header), args.footer and Path(args.footer))
     try:
         if args.check:
-            stale = check_dir(args.source, args.dest)
+            stale = check_dir(args.source, args.dest, frame)
             for line in stale:
                 print(line)
             if stale:
                 print(f"{len(stale)} notebook(s) out of sync; run: python -m course_lib "
                       f"build-exercises --source {args.source} --dest {args.dest}", file=sys.stderr)
             return 1 if stale else 0
-        written = build_dir(args.source, args.dest)
+        written = build_dir(args.source, args.dest, frame)
     except (NotebookFormatError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--source", default="solutions", help="folder of source notebooks (default: solutions)")
     b.add_argument("--dest", default="exercises", help="folder for student copies (default: exercises)")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 listing files out of sync")
+    b.add_argument("--header", help="notebook whose cells go at the top of every student copy")
+    b.add_argument("--footer", help="notebook whose cells go at the end of every student copy")
     g = sub.add_parser("grade", help="grade submissions against the instructor's source notebook")
     g.add_argument("--source", required=True, help="instructor's notebook, with solutions and hidden tests")
     g.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default: 30)")

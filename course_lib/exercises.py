@@ -25,6 +25,8 @@ import copy
 import hashlib
 import json
 import re
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -252,19 +254,42 @@ def _pairs(src: Path, dest: Path) -> list[tuple[Path, Path]]:
             if ".ipynb_checkpoints" not in path.parts]
 
 
-def _built(path: Path, src: Path) -> str:
-    return notebook_text(build_notebook(read_notebook(path), str(path.relative_to(src.parent))))
+def _other_files(src: Path, dest: Path) -> list[tuple[Path, Path]]:
+    """Every other file of the assignment folder (data, images), as nbgrader copies them."""
+    skip = (".ipynb_checkpoints", "__pycache__")
+    return [(path, dest / path.relative_to(src)) for path in sorted(src.rglob("*"))
+            if path.is_file() and path.suffix != ".ipynb"
+            and not any(part in skip or part.startswith(".") for part in path.relative_to(src).parts)]
 
 
-def build_dir(src: str | Path, dest: str | Path) -> list[Path]:
+@dataclass(frozen=True)
+class Frame:
+    """Notebooks whose cells go before (``header``) and after (``footer``) every student copy."""
+
+    header: Path | None = None
+    footer: Path | None = None
+
+    def cells(self, which: str) -> list[NotebookNode]:
+        path = getattr(self, which)
+        return copy.deepcopy(read_notebook(path).cells) if path else []
+
+
+def _built(path: Path, src: Path, frame: Frame = Frame()) -> str:
+    nb = build_notebook(read_notebook(path), str(path.relative_to(src.parent)))
+    nb.cells = [*frame.cells("header"), *nb.cells, *frame.cells("footer")]
+    return notebook_text(nb)
+
+
+def build_dir(src: str | Path, dest: str | Path, frame: Frame = Frame()) -> list[Path]:
     """Write the student copy of every ``src/**/*.ipynb`` to the same relative path under
-    ``dest``; returns the written paths. Files are only rewritten when their bytes change.
+    ``dest`` (with ``frame``'s header and footer cells), and copy every other file; returns the
+    written notebook paths. Files are only rewritten when their bytes change.
     Raises NotebookFormatError (all notebooks' problems together) before writing anything."""
     src, dest = Path(src), Path(dest)
     texts, problems = [], []
     for path, target in _pairs(src, dest):
         try:
-            texts.append((target, _built(path, src)))
+            texts.append((target, _built(path, src, frame)))
         except NotebookFormatError as err:
             problems.extend(err.problems)
     if problems:
@@ -273,21 +298,31 @@ def build_dir(src: str | Path, dest: str | Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
+    for path, target in _other_files(src, dest):
+        if not target.exists() or target.read_bytes() != path.read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
     return [target for target, _ in texts]
 
 
-def check_dir(src: str | Path, dest: str | Path) -> list[str]:
+def check_dir(src: str | Path, dest: str | Path, frame: Frame = Frame()) -> list[str]:
     """Differences between ``dest`` and a fresh build of ``src``: one line per missing, stale or
-    extra notebook (empty when in sync). Raises NotebookFormatError for a broken source."""
+    extra notebook or missing/stale other file (empty when in sync). Raises NotebookFormatError
+    for a broken source."""
     src, dest = Path(src), Path(dest)
     problems, expected = [], set()
     for path, target in _pairs(src, dest):
         expected.add(target)
-        text = _built(path, src)
+        text = _built(path, src, frame)
         if not target.exists():
             problems.append(f"{target}: missing (built from {path})")
         elif target.read_text(encoding="utf-8") != text:
             problems.append(f"{target}: out of date with {path}")
+    for path, target in _other_files(src, dest):
+        if not target.exists():
+            problems.append(f"{target}: missing (copied from {path})")
+        elif target.read_bytes() != path.read_bytes():
+            problems.append(f"{target}: differs from {path}")
     extra = sorted(p for p in dest.rglob("*.ipynb") if p not in expected
                    and ".ipynb_checkpoints" not in p.parts) if dest.is_dir() else []
     problems.extend(f"{p}: has no source notebook in {src}" for p in extra)

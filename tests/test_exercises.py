@@ -165,10 +165,10 @@ def course(tmp_path):
     return src, tmp_path / "exercises"
 
 
-def test_cli_builds_mirrored_notebooks_only(course, capsys):
+def test_cli_builds_mirrored_notebooks_and_copies_other_files(course, capsys):
     src, dest = course
     assert main(["build-exercises", "--source", str(src), "--dest", str(dest)]) == 0
-    assert sorted(p.name for p in dest.rglob("*")) == ["02_ps1.ipynb", "fixture_set.ipynb"]
+    assert sorted(p.name for p in dest.rglob("*")) == ["02_ps1.ipynb", "fixture_set.ipynb", "notes.txt"]
     assert (dest / "02_ps1.ipynb").read_bytes() == (NBGRADER / "release/ps1/ps1.ipynb").read_bytes()
     assert "built 2 exercise notebook(s)" in capsys.readouterr().out
 
@@ -195,3 +195,37 @@ def test_cli_reports_a_malformed_source_and_writes_nothing(course, capsys):
     err = capsys.readouterr().err
     assert "03_broken.ipynb: cell 0 (grade_id 'broken'), line 1: 'BEGIN SOLUTION' is never closed" in err
     assert not dest.exists()
+
+
+def test_data_files_and_images_are_copied_and_checked_like_nbgrader(course, capsys):
+    src, dest = course
+    (src / "data").mkdir()
+    (src / "data" / "points.csv").write_text("x,y\n1,2\n")
+    (src / "figure.png").write_bytes(b"\x89PNG fake")
+    (src / ".ipynb_checkpoints").mkdir(exist_ok=True)
+    (src / ".ipynb_checkpoints" / "junk.txt").write_text("editor state")
+    build_dir(src, dest)
+    assert (dest / "data" / "points.csv").read_text() == "x,y\n1,2\n"
+    assert (dest / "figure.png").read_bytes() == b"\x89PNG fake"
+    assert not (dest / ".ipynb_checkpoints" / "junk.txt").exists()
+    assert check_dir(src, dest) == []
+    (dest / "figure.png").write_bytes(b"changed")
+    (dest / "data" / "points.csv").unlink()
+    problems = check_dir(src, dest)
+    assert any("figure.png: differs from" in p for p in problems)
+    assert any("points.csv: missing (copied from" in p for p in problems)
+
+
+def test_header_and_footer_cells_frame_every_student_copy(course, tmp_path):
+    src, dest = course
+    header, footer = tmp_path / "header.ipynb", tmp_path / "footer.ipynb"
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# CS 101, spring term")]), str(header))
+    nbformat.write(new_notebook(cells=[new_markdown_cell("Submit by Friday.")]), str(footer))
+    args = ["build-exercises", "--source", str(src), "--dest", str(dest), "--header", str(header),
+            "--footer", str(footer)]
+    assert main(args) == 0
+    for path in dest.glob("*.ipynb"):
+        cells = nbformat.read(str(path), as_version=4).cells
+        assert cells[0].source == "# CS 101, spring term" and cells[-1].source == "Submit by Friday."
+    assert main([*args, "--check"]) == 0
+    assert main(["build-exercises", "--source", str(src), "--dest", str(dest), "--check"]) == 1
