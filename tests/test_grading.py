@@ -83,7 +83,7 @@ def test_table_has_one_row_per_submission(tmp_path, capsys):
     (lambda p: None, "No such file"),
     (lambda p: p.write_text("{oops"), "not a readable notebook"),
     (lambda p: nbformat.write(nbformat.v4.new_notebook(cells=[new_code_cell("x = 1")]), str(p)),
-     "no autograded test cells"),
+     "no graded cells"),
     (lambda p: p.write_text(SOURCE.read_text().replace("### END SOLUTION", "")), "is never closed"),
 ])
 def test_unusable_source_exits_one_with_a_clear_message(tmp_path, capsys, make, message):
@@ -141,10 +141,10 @@ def test_check_passes_a_filled_notebook(tmp_path, capsys):
     assert "6/6 points from the visible checks" in out and out.count("PASS") == 3
 
 
-def test_check_prints_the_first_line_of_each_failure_using_only_visible_tests(tmp_path, capsys):
+def test_check_prints_each_failure_in_full_using_only_visible_tests(tmp_path, capsys):
     path = tmp_path / "mine.ipynb"
     nbformat.write(filled(square="def square(x):\n    return 9 if x == 3 else x", mean=None), str(path))
     assert main(["check", str(path), "--timeout", "10"]) == 1
     out = capsys.readouterr().out
     assert "PASS     test_square (2 pt)" in out, "the hidden test that catches it is not in the exercise"
-    assert "FAILED   test_mean_of_squares (3 pt): NameError: name 'mean_of_squares' is not defined" in out
+    assert "FAILED   test_mean_of_squares (3 pt)\n           NameError: name 'mean_of_squares' is not defined" in out

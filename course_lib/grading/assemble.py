@@ -22,7 +22,8 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from ..exercises import NotebookFormatError, build_notebook, cell_role, nbgrader_meta, read_notebook, validate
+from ..exercises import (HIDDEN_TESTS, NotebookFormatError, build_notebook, cell_role, nbgrader_meta,
+                         read_notebook, replace_regions, validate)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,15 @@ class Step:
     label: str
     grade_id: str | None = None
     depends_on: str | None = None
+
+    def hidden_lines(self) -> list[str]:
+        """The lines of the cell's hidden tests (instructor cells), to keep them out of reports."""
+        if self.kind != "instructor":
+            return []
+        visible, _ = replace_regions(self.code, HIDDEN_TESTS, None, self.label)
+        shown = set(visible.splitlines())
+        return [line.strip() for line in self.code.splitlines()
+                if line not in shown and len(line.strip()) >= 8 and "HIDDEN TESTS" not in line]
 
 
 @dataclass

@@ -116,6 +116,14 @@ def _message(data: dict) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
 
+def _redact(message: str, step: Step) -> str:
+    """``message`` without any line of the step's hidden tests (code that read them and put them
+    in its error message does not get them back through the report)."""
+    for line in step.hidden_lines():
+        message = message.replace(line, "[hidden test]")
+    return message
+
+
 def _partial(data: dict, max_points: float) -> float:
     """nbgrader's partial credit: a test cell whose result is a number earns that many points."""
     try:
@@ -140,7 +148,7 @@ def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | N
         points = _partial(reply.data, max_points)
         return TestResult(gid, points, max_points, "passed" if points == max_points else "partial")
     if reply.status == "error":
-        return TestResult(gid, 0.0, max_points, "failed", _message(reply.data))
+        return TestResult(gid, 0.0, max_points, "failed", _redact(_message(reply.data), step))
     if reply.status in ("timeout", "stuck"):
         return TestResult(gid, 0.0, max_points, "timeout", f"timed out after {opts.timeout:g} s")
     return TestResult(gid, 0.0, max_points, "error",
@@ -236,6 +244,9 @@ def _likely_fix(text: str) -> str:
     if "No module named 'course_lib'" in text or "No module named course_lib" in text:
         return ("course_lib is not importable by the grading interpreter: run "
                 "'python -m pip install -e .' in the course folder, or pass --python")
+    if "No module named 'IPython'" in text:
+        return ("the grading interpreter has not got the course's packages: run 'python -m pip "
+                "install -r requirements.txt -e .' with it, or pass --python")
     if "ModuleNotFoundError" in text:
         return "a module the notebook imports is missing from the grading interpreter: install it"
     return "run the source notebook top to bottom in Jupyter and fix the failing cell"
@@ -255,7 +266,8 @@ def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> 
         with _sandbox(opts, {Path(source).name: data}) as sb:
             error = _run_steps(sb, plan, steps, None, opts, results, replies, time.monotonic())
     except SandboxError as err:
-        raise SourceError(f"the sandbox for the reference run did not start: {err}") from None
+        raise SourceError(f"the sandbox for the reference run did not start: {err}\n"
+                          f"likely fix: {_likely_fix(str(err))}") from None
     for step in steps:
         reply = replies.get(step.grade_id) if step.kind == "instructor" else None
         if step.kind == "instructor" and (reply is None or reply.status != "ok"):

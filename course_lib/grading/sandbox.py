@@ -230,8 +230,10 @@ class Sandbox:
         return env
 
     def _bwrap_argv(self, info_fd: int, fds: tuple[int, int]) -> list[str]:
-        mb = 1 << 20
-        argv = ["bwrap", *_isolation_args(), "--as-pid-1", "--info-fd", str(info_fd)]
+        size = str(self.limits.scratch_mb << 20)
+        argv = ["bwrap", *_isolation_args(), "--as-pid-1", "--info-fd", str(info_fd),
+                "--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
+                "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", INNER_HOME]
         for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             path = Path("/") / top
             if path.is_symlink():
@@ -249,10 +251,7 @@ class Sandbox:
         data = os.environ.get("COURSE_DATA_DIR")
         if data and Path(data).is_dir():
             argv += ["--ro-bind", str(Path(data).resolve()), str(Path(data).resolve())]
-        size = str(self.limits.scratch_mb * mb)
-        argv += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
-                 "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", INNER_HOME,
-                 "--chdir", INNER_HOME, "--clearenv"]
+        argv += ["--remount-ro", "/", "--chdir", INNER_HOME, "--clearenv"]
         for key, value in self._env(INNER_HOME, INNER_LIB).items():
             argv += ["--setenv", key, value]
         worker = f"{INNER_LIB}/course_lib/grading/worker.py"

@@ -187,7 +187,10 @@ def main():
             in_cell[0] = False
             error = result.error_before_exec or result.error_in_exec
             if error is not None:
-                tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+                frames = [f for f in traceback.extract_tb(error.__traceback__)
+                          if f"{os.sep}IPython{os.sep}" not in f.filename]
+                tb = "".join(["Traceback (most recent call last):\n", *traceback.format_list(frames),
+                              *traceback.format_exception_only(type(error), error)])
                 reply.update(status="error", ename=type(error).__name__, evalue=_cut(error),
                              traceback=_cut(tb))
             elif result.result is not None:

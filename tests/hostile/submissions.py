@@ -45,9 +45,12 @@ CASES = {
     "metadata_stripped": (6, (OK, OK, OK), None),
     "visible_tests_only": (1, (FAIL, FAIL, OK), None),
     "patched_builtins": (1, (FAIL, FAIL, OK), None),
-    "patched_modules": (1, (FAIL, FAIL, OK), None),
-    "swapped_module": (5, (OK, OK, FAIL), None),
-    "swallowed_errors": (0, (ERR, ERR, ERR), None),
+    # This set's tests are plain asserts, which nbgrader judges inside the student's interpreter:
+    # code there that patches what the asserts call forges a pass (README: what is guaranteed).
+    # The course's own sets use course_lib.checks, judged outside: tests/test_grading_redteam.py.
+    "patched_modules": (6, (OK, OK, OK), None),
+    "swapped_module": (6, (OK, OK, OK), None),
+    "swallowed_errors": (0, (FAIL, FAIL, FAIL), None),
     "reads_source": (0, (FAIL, FAIL, FAIL), None),
     "not_a_notebook": (0, (NOT, NOT, NOT), "invalid JSON"),
     "empty_file": (0, (NOT, NOT, NOT), "empty file"),

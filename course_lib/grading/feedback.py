@@ -1,0 +1,101 @@
+"""Feedback for one student: the graded notebook as a self-contained HTML page, via nbconvert.
+
+The page opens with the score, per exercise and in total, then shows every cell as it ran: the
+student's own cells with their output and errors, and each test cell as the student's copy shows
+it (hidden tests never appear), followed by its result and, for a failed or timed-out test, the
+whole message (the course's checks put the exercise, expected vs got and the hint in it).
+
+Everything the student's code produced (output, messages) goes into the page as cell outputs,
+which nbconvert escapes; only text the grader wrote itself (grade_ids, points) is Markdown.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from .assemble import Plan, Step
+from .report import SubmissionReport
+from .sandbox import Reply
+
+STATUS_WORDS = {"passed": "passed", "partial": "partial credit", "failed": "failed",
+                "error": "could not be judged", "timeout": "timed out", "not-run": "not run",
+                "manual": "graded by hand"}
+
+
+def _points(x: float | None) -> str:
+    return "–" if x is None else f"{x:g}"
+
+
+def _summary(report: SubmissionReport, title: str) -> str:
+    lines = [f"# Feedback: {html.escape(title)}", "",
+             f"**Autograded score: {_points(report.score)} / {_points(report.max_score)}**"
+             + (f" (plus up to {_points(report.manual_max_score)} points graded by hand)"
+                if report.manual_max_score else ""), "",
+             "| exercise | points | result |", "|---|---|---|"]
+    for t in report.tests:
+        lines.append(f"| `{t.grade_id}` | {_points(t.points)} / {_points(t.max_points)} | "
+                     f"{STATUS_WORDS.get(t.status, t.status)} |")
+    if report.error:
+        lines += ["", "The run stopped early; see the end of this page."]
+    return "\n".join(lines)
+
+
+def _outputs(step: Step, reply: Reply | None) -> list:
+    if reply is None:
+        return [new_output("stream", name="stderr", text="(not run)\n")]
+    data, outputs = reply.data or {}, []
+    if data.get("stdout"):
+        outputs.append(new_output("stream", name="stdout", text=str(data["stdout"])))
+    if reply.status == "ok" and data.get("result"):
+        outputs.append(new_output("execute_result", data={"text/plain": str(data["result"])},
+                                  execution_count=None))
+    if reply.status == "error" and step.kind == "student":
+        outputs.append(new_output("stream", name="stderr", text=str(data.get("traceback")
+                                                                   or f"{data.get('ename')}: {data.get('evalue')}")))
+    elif reply.status in ("timeout", "stuck"):
+        outputs.append(new_output("stream", name="stderr", text="interrupted: the cell ran out of time\n"))
+    elif reply.status in ("dead", "protocol"):
+        outputs.append(new_output("stream", name="stderr", text=f"the run stopped here: {reply.why}\n"))
+    return outputs
+
+
+def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
+                      title: str) -> nbformat.NotebookNode:
+    """The notebook the feedback page is rendered from."""
+    results = {t.grade_id: t for t in report.tests}
+    cells = [new_markdown_cell(_summary(report, title))]
+    for step, reply in trace:
+        code = plan.stubs.get(step.grade_id, step.code) if step.kind == "instructor" else step.code
+        cells.append(new_code_cell(code, outputs=_outputs(step, reply)))
+        result = results.get(step.grade_id) if step.kind == "instructor" else None
+        if result is not None and result.status != "manual":
+            cells.append(new_markdown_cell(
+                f"**`{result.grade_id}`: {_points(result.points)} / {_points(result.max_points)} "
+                f"points, {STATUS_WORDS.get(result.status, result.status)}**"))
+            if result.status != "passed" and result.message:
+                cells[-2].outputs.append(new_output("stream", name="stderr", text=result.message + "\n"))
+    if report.error:
+        cells.append(new_code_cell("# the grader", outputs=[new_output("stream", name="stderr",
+                                                                        text=report.error + "\n")]))
+    if report.notes:
+        cells.append(new_code_cell("# notes from the grader", outputs=[new_output(
+            "stream", name="stdout", text="\n".join(report.notes) + "\n")]))
+    return new_notebook(cells=cells)
+
+
+def write_feedback(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
+                   folder: Path, student: str) -> Path:
+    """Render the feedback page to ``folder/<student>.html`` (atomically) and return its path."""
+    from nbconvert import HTMLExporter
+
+    nb = feedback_notebook(plan, report, trace, f"{student}, {Path(plan.path).stem}")
+    body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{student}.html"
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    tmp.replace(target)
+    return target
