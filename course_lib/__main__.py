@@ -1,21 +1,26 @@
-"""Command line: ``python -m course_lib build-exercises | grade | check`` (also installed as ``course``).
+"""Command line: ``python -m course_lib build-exercises | grade | gradebook | check`` (also ``course``).
 
     python -m course_lib build-exercises --source solutions --dest exercises [--check]
                                          [--header H.ipynb] [--footer F.ipynb]
     python -m course_lib grade --source SOURCE.ipynb [--timeout 30] [--deadline 300] [--jobs N]
                                [--memory-mb 4096] [--python PATH] [--no-sandbox]
-                               [--json OUT.json] [--csv OUT.csv] SUBMISSION.ipynb ...
+                               [--student-pattern REGEX] [--feedback DIR] [--manual-template CSV]
+                               [--json OUT.json] [--csv OUT.csv] SUBMISSION.ipynb|FOLDER ...
+    python -m course_lib gradebook GRADES.json ... [--manual manual.csv]
+                                   [--roster LMS_EXPORT.csv --roster-key COLUMN] --csv gradebook.csv
     python -m course_lib check NOTEBOOK.ipynb [--timeout 30]
 
 Exit status: ``build-exercises`` 0 when done or in sync, 1 when out of sync (``--check``, each
 stale file listed) or a source notebook is malformed. ``grade`` 0 whenever it produced reports,
 whatever the students did; 1 when the source notebook is unusable or fails when run, or no
-sandbox can be made; 2 for wrong arguments.
+sandbox can be made; 2 for wrong arguments. ``gradebook`` 0 when written, 1 when a report, the
+manual points or the roster are wrong (each problem listed with its line).
 ``check`` 0 when every visible check passes, 1 otherwise.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -45,6 +50,8 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .exercises import NotebookFormatError
     from .grading import (Limits, Options, SandboxError, SourceError, format_table, grade_submissions,
                           to_json, write_atomic, write_csv)
+    from .grading.gradebook import manual_template
+    from .grading.students import expand
 
     if args.jobs < 1 or args.timeout <= 0 or args.deadline <= 0 or args.memory_mb < 0:
         parser.error("--jobs must be >= 1, --timeout and --deadline > 0, --memory-mb >= 0")
@@ -53,12 +60,19 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(f"cannot write {out}: its folder does not exist")
     limits = Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.deadline) + 10)
     opts = Options(timeout=args.timeout, deadline=args.deadline, limits=limits,
-                   python=args.python, sandbox=not args.no_sandbox)
+                   python=args.python, sandbox=not args.no_sandbox,
+                   feedback_dir=Path(args.feedback) if args.feedback else None)
+    try:
+        submissions = expand(args.submissions, Path(args.source).name, args.student_pattern)
+    except ValueError as err:
+        parser.error(str(err))
+    if not submissions:
+        parser.error("no notebooks found in " + " ".join(args.submissions))
     if args.no_sandbox:
         print("warning: grading WITHOUT a sandbox: submissions run with your rights and can read, "
               "change or delete your files; every report says so", file=sys.stderr)
     try:
-        reports = grade_submissions(args.source, args.submissions, jobs=args.jobs, opts=opts)
+        reports = grade_submissions(args.source, submissions, jobs=args.jobs, opts=opts)
     except (NotebookFormatError, OSError) as err:
         print(f"error: the source notebook {args.source} is unusable:\n{err}", file=sys.stderr)
         return 1
@@ -69,10 +83,37 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"error: no sandbox can be made here: {err}", file=sys.stderr)
         return 1
     print(format_table(reports))
+    doc = to_json(args.source, reports, "none" if args.no_sandbox else "bubblewrap")
     if args.json:
-        write_atomic(args.json, to_json(args.source, reports, "none" if args.no_sandbox else "bubblewrap"))
+        write_atomic(args.json, doc)
     if args.csv:
         write_csv(args.csv, reports)
+    if args.manual_template:
+        write_atomic(args.manual_template, manual_template(json.loads(doc)))
+    if args.feedback:
+        print(f"feedback: {len(reports)} page(s) in {args.feedback}")
+    return 0
+
+
+def _gradebook(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .grading import write_atomic
+    from .grading.gradebook import ManualError, apply_manual, gradebook_csv, load_reports, read_manual
+
+    if (args.roster is None) != (args.roster_key is None):
+        parser.error("--roster and --roster-key go together")
+    try:
+        docs = load_reports(args.reports)
+        if args.manual:
+            apply_manual(docs, read_manual(args.manual), args.manual)
+        text = gradebook_csv(docs, args.roster and Path(args.roster), args.roster_key)
+    except ManualError as err:
+        print(f"error: the hand-graded points were not merged:\n{err}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    write_atomic(args.csv, text)
+    print(f"gradebook: {text.count(chr(10)) - 1} student(s) in {args.csv}")
     return 0
 
 
@@ -107,9 +148,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="interpreter that runs the notebooks (default: this one)")
     g.add_argument("--no-sandbox", action="store_true",
                    help="run submissions without the bubblewrap sandbox (unsafe; reports say so)")
+    g.add_argument("--student-pattern", help="regex with a group named 'student' that names the "
+                   "student in each path (default: nbgrader's student folder, else the file's stem)")
+    g.add_argument("--feedback", help="write one HTML feedback page per student into this folder")
+    g.add_argument("--manual-template", help="write the CSV of hand-graded cells to fill in here")
     g.add_argument("--json", help="write the JSON report here")
     g.add_argument("--csv", help="write one CSV row per submission here")
-    g.add_argument("submissions", nargs="+", help="students' notebooks")
+    g.add_argument("submissions", nargs="+", help="students' notebooks, or folders of them")
+    k = sub.add_parser("gradebook", help="merge several sets' reports (and hand-graded points) into one CSV")
+    k.add_argument("reports", nargs="+", help="JSON reports written by grade --json")
+    k.add_argument("--manual", help="manual.csv with the hand-graded points filled in")
+    k.add_argument("--roster", help="the LMS's gradebook export: the output keeps its rows and columns")
+    k.add_argument("--roster-key", help="the roster's column holding the student names used here")
+    k.add_argument("--csv", required=True, help="write the gradebook here")
     c = sub.add_parser("check", help="run your notebook's visible checks as the grader would")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default: 30)")
@@ -118,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return _build(args)
     if args.command == "grade":
         return _grade(args, g)
+    if args.command == "gradebook":
+        return _gradebook(args, k)
     return _check(args)
 
 

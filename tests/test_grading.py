@@ -63,7 +63,8 @@ def test_grader_exits_zero_and_reports_are_small_and_complete(graded):
 @pytest.mark.slow
 def test_csv_has_a_column_per_graded_cell_plus_total(graded):
     rows = graded[3]
-    assert list(rows[0]) == ["path", *TESTS, "explain", "show_work", "total", "max_total", "error"]
+    assert list(rows[0]) == ["student", "path", *TESTS, "explain", "show_work", "total", "max_total", "error"]
+    assert {r["student"] for r in rows} == set(CASES)
     row = next(r for r in rows if Path(r["path"]).stem == "loop_in_solution_cell")
     assert (row["test_square"], row["test_mean_of_squares"], row["total"], row["explain"]) == ("0", "3", "4", "")
 
@@ -74,9 +75,9 @@ def test_table_has_one_row_per_submission(tmp_path, capsys):
     (tmp_path / "bob.ipynb").write_text("")
     assert main(["grade", "--source", str(SOURCE), str(good), str(tmp_path / "bob.ipynb")]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["submission", "score", *TESTS, "explain", "show_work"]
+    assert lines[0].split() == ["student", "score", *TESTS, "explain", "show_work"]
     assert lines[1].split()[1:5] == ["6/6", "ok", "ok", "ok"]
-    assert lines[2].split()[1:5] == ["0/6", "-", "-", "-"] and lines[3].endswith("bob.ipynb: empty file")
+    assert lines[2].split()[:5] == ["bob", "0/6", "-", "-", "-"] and lines[3].endswith("bob.ipynb): empty file")
 
 
 @pytest.mark.parametrize("make, message", [

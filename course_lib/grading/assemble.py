@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
-from ..exercises import (HIDDEN_TESTS, NotebookFormatError, build_notebook, cell_role, nbgrader_meta,
+from ..exercises import (CODE_STUB, HIDDEN_TESTS, NotebookFormatError, build_notebook, cell_role, nbgrader_meta,
                          read_notebook, replace_regions, validate)
 
 
@@ -53,6 +53,13 @@ class Step:
         shown = set(visible.splitlines())
         return [line.strip() for line in self.code.splitlines()
                 if line not in shown and len(line.strip()) >= 8 and "HIDDEN TESTS" not in line]
+
+    def redact(self, text: str) -> str:
+        """``text`` without any line of this cell's hidden tests: code that read them and printed
+        them, or put them in an error message, does not get them back through a report."""
+        for line in self.hidden_lines():
+            text = text.replace(line, "[hidden test]")
+        return text
 
 
 @dataclass
@@ -100,6 +107,11 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
             graded.append(Graded(gid, "auto", points))
         elif role in ("manual", "task"):
             graded.append(Graded(gid, "manual", points))
+    if strict and any(roles[gid] in ("answer", "manual") and CODE_STUB in cell.source
+                      and "BEGIN SOLUTION" not in cell.source for gid, cell in cells):
+        raise NotebookFormatError([f"{path}: looks like a student copy (its solution cells hold "
+                                   "'# YOUR CODE HERE' stubs, and student copies have no hidden "
+                                   "tests); give the instructor's source notebook as --source"])
     if strict and not graded:
         raise NotebookFormatError([f"{path}: no graded cells (metadata.nbgrader.grade: true); "
                                    "is this the instructor's source notebook?"])

@@ -3,7 +3,7 @@
 JSON (``--json``)::
 
     {"source": "solutions/01_softmax_ce.ipynb", "sandbox": "bubblewrap" | "none",
-     "submissions": [{"path", "score", "max_score", "manual_max_score", "error", "notes",
+     "submissions": [{"student", "path", "score", "max_score", "manual_max_score", "error", "notes",
                       "tests": [{"grade_id", "points", "max_points", "status", "message"}]}]}
 
 ``score``/``max_score`` count autograded tests only. ``status`` is ``passed``, ``partial`` (the
@@ -16,7 +16,9 @@ whole failure message (the course's checks put the hint in it), at most 4,000 ch
 deadline); ``notes`` list edits the grader undid (changed or deleted test cells, duplicates) and
 say when a submission was graded without a sandbox. ``sandbox`` at the top says how all were run.
 
-CSV (``--csv``), one row per submission, columns in this order: ``path``; one column per
+``student`` is named by the rule of :mod:`.students`.
+
+CSV (``--csv``), one row per submission, columns in this order: ``student``, ``path``; one column per
 graded cell in source order, named by grade_id (points earned for autograded tests, empty for
 manually graded cells, to be filled in by hand); ``total`` (autograded points); ``max_total``;
 ``error``.
@@ -57,6 +59,7 @@ class SubmissionReport:
     error: str | None
     tests: list[TestResult]
     notes: list[str] = field(default_factory=list)
+    student: str = ""
 
 
 def _num(x: float) -> str:
@@ -82,10 +85,10 @@ def write_csv(path: str | Path, reports: list[SubmissionReport]) -> None:
     gids = [t.grade_id for t in reports[0].tests] if reports else []
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["path", *gids, "total", "max_total", "error"])
+    writer.writerow(["student", "path", *gids, "total", "max_total", "error"])
     for r in reports:
         points = {t.grade_id: "" if t.points is None else _num(t.points) for t in r.tests}
-        writer.writerow([r.path, *(points.get(g, "") for g in gids), _num(r.score),
+        writer.writerow([r.student, r.path, *(points.get(g, "") for g in gids), _num(r.score),
                          _num(r.max_score), r.error or ""])
     write_atomic(path, out.getvalue())
 
@@ -95,13 +98,14 @@ def format_table(reports: list[SubmissionReport]) -> str:
     if not reports:
         return "no submissions"
     gids = [t.grade_id for t in reports[0].tests]
-    rows = [["submission", "score", *gids]]
+    rows = [["student", "score", *gids]]
     for r in reports:
         status = {t.grade_id: _SHORT[t.status] for t in r.tests}
-        rows.append([r.path, f"{_num(r.score)}/{_num(r.max_score)}", *(status.get(g, "") for g in gids)])
+        rows.append([r.student or r.path, f"{_num(r.score)}/{_num(r.max_score)}",
+                     *(status.get(g, "") for g in gids)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.extend(f"! {r.path}: {r.error}" for r in reports if r.error)
+    lines.extend(f"! {r.student or r.path} ({r.path}): {r.error}" for r in reports if r.error)
     return "\n".join(lines)
 
 

@@ -18,9 +18,12 @@ import nbformat
 from nbformat import NotebookNode
 from tqdm import tqdm
 
+from ..exercises import nbgrader_meta
 from .assemble import Plan, Step, assemble, load_source, plan_from
+from .feedback import write_feedback
 from .report import SubmissionReport, TestResult
 from .sandbox import Limits, Reply, Sandbox, SandboxError, sandbox_problem
+from .students import Submission
 from .verdict import Observation, compare, decode
 
 MAX_SUBMISSION_BYTES = 16 << 20
@@ -47,6 +50,7 @@ class Options:
     python: str = sys.executable
     sandbox: bool = True
     interrupt_grace: float = 5.0
+    feedback_dir: Path | None = None
 
 
 Reference = dict[str, list[Observation]]
@@ -116,14 +120,6 @@ def _message(data: dict) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
 
-def _redact(message: str, step: Step) -> str:
-    """``message`` without any line of the step's hidden tests (code that read them and put them
-    in its error message does not get them back through the report)."""
-    for line in step.hidden_lines():
-        message = message.replace(line, "[hidden test]")
-    return message
-
-
 def _partial(data: dict, max_points: float) -> float:
     """nbgrader's partial credit: a test cell whose result is a number earns that many points."""
     try:
@@ -148,7 +144,7 @@ def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | N
         points = _partial(reply.data, max_points)
         return TestResult(gid, points, max_points, "passed" if points == max_points else "partial")
     if reply.status == "error":
-        return TestResult(gid, 0.0, max_points, "failed", _redact(_message(reply.data), step))
+        return TestResult(gid, 0.0, max_points, "failed", step.redact(_message(reply.data)))
     if reply.status in ("timeout", "stuck"):
         return TestResult(gid, 0.0, max_points, "timeout", f"timed out after {opts.timeout:g} s")
     return TestResult(gid, 0.0, max_points, "error",
@@ -156,9 +152,11 @@ def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | N
 
 
 def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference | None,
-               opts: Options, results: dict, replies: dict, started: float) -> str | None:
-    """Run the steps; fill ``results`` (tests) and ``replies`` (every instructor cell); return
-    why the run ended early, if it did."""
+               opts: Options, results: dict, replies: dict, started: float,
+               trace: list | None = None) -> str | None:
+    """Run the steps; fill ``results`` (tests), ``replies`` (every instructor cell) and ``trace``
+    (every step with its reply, outputs redacted, for feedback); return why the run ended early,
+    if it did."""
     max_points = {g.grade_id: g.max_points for g in plan.graded if g.kind == "auto"}
     timed_out: set[str] = set()
 
@@ -174,6 +172,8 @@ def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference 
                                                 f"not run: solution cell '{step.depends_on}' timed out")
             continue
         reply = sb.run(step.code, min(opts.timeout, left))
+        if trace is not None:
+            trace.append((step, _redacted(step, reply)))
         if step.kind == "instructor":
             replies[step.grade_id] = reply
             if step.grade_id in max_points:
@@ -191,30 +191,59 @@ def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference 
     return None
 
 
+def _redacted(step: Step, reply: Reply) -> Reply:
+    if step.kind != "instructor" or not reply.data:
+        return reply
+    data = {k: step.redact(v) if isinstance(v, str) else v for k, v in reply.data.items()
+            if k in ("stdout", "result", "ename", "evalue")}
+    return Reply(reply.status, data, reply.why)
+
+
 def _sandbox(opts: Options, files: dict[str, bytes], grading: bool = True) -> Sandbox:
     return Sandbox(files=files, limits=opts.limits, python=opts.python, isolate=opts.sandbox,
                    grading=grading, interrupt_grace=opts.interrupt_grace)
 
 
+def _coverage_problem(plan: Plan, nb: NotebookNode) -> str | None:
+    """Why ``nb`` does not look like a submission of the source, if it does not."""
+    ids = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
+    wanted = [gid for gid, _ in plan.cells]
+    found = sum(gid in ids for gid in wanted)
+    if wanted and found * 2 < len(wanted):
+        return (f"does not look like a submission of {Path(plan.path).stem}: it has {found} of the "
+                f"{len(wanted)} cells of that set (matched by grade_id); wrong set, or a notebook "
+                "whose cells lost their nbgrader metadata")
+    return None
+
+
 def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: Options = Options(),
-                   reference: Reference | None = None, grading: bool = True) -> SubmissionReport:
+                   reference: Reference | None = None, grading: bool = True,
+                   student: str = "") -> SubmissionReport:
     """Grade notebook ``nb`` (file ``name`` with bytes ``data``, copied into its sandbox)."""
+    if grading and (problem := _coverage_problem(plan, nb)):
+        return _report(plan, name, {}, problem, [], {}, student)
     steps, notes, answers = assemble(plan, nb)
     results: dict[str, TestResult] = {}
+    trace: list = []
     started = time.monotonic()
     filename = Path(name).name if name.endswith(".ipynb") else "submission.ipynb"
     try:
         with _sandbox(opts, {filename: data}, grading) as sb:
-            error = _run_steps(sb, plan, steps, reference, opts, results, {}, started)
+            error = _run_steps(sb, plan, steps, reference, opts, results, {}, started, trace)
     except SandboxError as err:
         error = f"grading stopped: {err}"
-    if not opts.sandbox:
+    if not opts.sandbox and grading:
         notes = [*notes, "graded WITHOUT a sandbox (--no-sandbox)"]
-    return _report(plan, name, results, error, notes, answers)
+    report = _report(plan, name, results, error, notes, answers, student)
+    if opts.feedback_dir is not None:
+        ran = {id(step) for step, _ in trace}
+        trace += [(step, None) for step in steps if id(step) not in ran]
+        write_feedback(plan, report, trace, Path(opts.feedback_dir), student or Path(name).stem)
+    return report
 
 
 def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list[str],
-            answers: dict[str, str]) -> SubmissionReport:
+            answers: dict[str, str], student: str = "") -> SubmissionReport:
     tests = []
     for g in plan.graded:
         if g.kind == "manual":
@@ -226,18 +255,21 @@ def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list
                 g.grade_id, 0.0, g.max_points, "not-run", f"not run: {error}" if error else "not run"))
     manual = sum(g.max_points for g in plan.graded if g.kind == "manual")
     score = sum(t.points or 0.0 for t in tests if t.status != "manual")
-    return SubmissionReport(path, score, plan.max_score, manual, error, tests, notes)
+    return SubmissionReport(path, score, plan.max_score, manual, error, tests, notes, student)
 
 
-def grade_submission(plan: Plan, path: str | Path, opts: Options = Options(),
+def grade_submission(plan: Plan, submission: Submission, opts: Options = Options(),
                      reference: Reference | None = None) -> SubmissionReport:
     """Grade one submission file; an unreadable one gets score 0 and the reason in ``error``."""
-    path = Path(path)
+    path = Path(submission.path)
     try:
         nb, data = read_submission(path)
     except SubmissionError as err:
-        return _report(plan, str(path), {}, str(err), [], {})
-    return grade_notebook(plan, nb, str(path), data, opts, reference)
+        report = _report(plan, str(path), {}, str(err), [], {}, submission.student)
+        if opts.feedback_dir is not None:
+            write_feedback(plan, report, [], Path(opts.feedback_dir), submission.student)
+        return report
+    return grade_notebook(plan, nb, str(path), data, opts, reference, student=submission.student)
 
 
 def _likely_fix(text: str) -> str:
@@ -279,9 +311,11 @@ def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> 
     return {gid: decode(reply.data.get("observations")) for gid, reply in replies.items()}
 
 
-def grade_submissions(source: str | Path, paths: list[str | Path], *, jobs: int = 1,
+def grade_submissions(source: str | Path, paths: list[str | Path | Submission], *, jobs: int = 1,
                       opts: Options = Options(), progress: bool | None = None) -> list[SubmissionReport]:
     """Grade ``paths`` against ``source`` with ``jobs`` sandboxes at a time; reports in input order.
+
+    ``paths`` are :class:`~.students.Submission` s or paths (then the student is the file's stem).
 
     Raises NotebookFormatError or OSError when the source itself is unusable, SandboxError when
     no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails.
@@ -292,11 +326,12 @@ def grade_submissions(source: str | Path, paths: list[str | Path], *, jobs: int 
         if problem:
             raise SandboxError(problem + "; or pass --no-sandbox to grade without one (unsafe)")
     reference = reference_run(plan, source, opts)
+    subs = [p if isinstance(p, Submission) else Submission(Path(p), Path(p).stem) for p in paths]
     reports: list[SubmissionReport | None] = [None] * len(paths)
     show = sys.stderr.isatty() if progress is None else progress
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
             tqdm(total=len(paths), desc="grading", unit="nb", disable=not show) as bar:
-        futures = {pool.submit(grade_submission, plan, p, opts, reference): i for i, p in enumerate(paths)}
+        futures = {pool.submit(grade_submission, plan, sub, opts, reference): i for i, sub in enumerate(subs)}
         for future in as_completed(futures):
             reports[futures[future]] = future.result()
             bar.update()
@@ -310,7 +345,5 @@ def check_notebook(path: str | Path, opts: Options = Options(sandbox=False)) -> 
         nb, data = read_submission(path)
     except SubmissionError as err:
         return SubmissionReport(str(path), 0.0, 0.0, 0.0, str(err), [])
-    report = grade_notebook(plan_from(nb, str(path), strict=False), nb, str(path), data, opts,
-                            grading=False)
-    report.notes = [n for n in report.notes if "WITHOUT a sandbox" not in n]
-    return report
+    return grade_notebook(plan_from(nb, str(path), strict=False), nb, str(path), data, opts,
+                          grading=False)

@@ -138,6 +138,10 @@ def main():
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance(colors="NoColor")
+    # Errors and results travel as fields of the reply, not as printed text.
+    shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
+    shell.displayhook.write_output_prompt = lambda: None
+    shell.displayhook.write_format_data = lambda *args, **kwargs: None
     observations, observed_bytes = [], [0]
 
     def observe(kind, exercise, got, params):

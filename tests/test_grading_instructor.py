@@ -1,0 +1,256 @@
+"""The instructor's week: folders in, student ids, feedback pages, hand-graded points, a gradebook."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from course_lib.__main__ import main
+from course_lib.grading.students import expand
+from tests.hostile.submissions import EXERCISE, SOURCE, filled
+
+REPO = Path(__file__).resolve().parents[1]
+SET01 = REPO / "solutions" / "01_softmax_cross_entropy.ipynb"
+pytestmark = pytest.mark.notebooks
+
+
+class _Text(HTMLParser):
+    """The visible text of an HTML page (script and style left out)."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def page_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return "".join(parser.parts)
+
+
+# ----- which files, whose ----------------------------------------------------------------------
+def test_nbgrader_layout_names_students_by_folder_and_keeps_to_the_set(tmp_path):
+    for student in ("alice", "bob"):
+        for assignment, name in (("ps1", "problem1.ipynb"), ("ps2", "other.ipynb")):
+            path = tmp_path / "submitted" / student / assignment / name
+            path.parent.mkdir(parents=True)
+            path.write_text("{}")
+    subs = expand([tmp_path / "submitted"], "problem1.ipynb")
+    assert [(s.student, s.path.parent.name) for s in subs] == [("alice", "ps1"), ("bob", "ps1")]
+
+
+def test_flat_folders_and_files_name_students_by_stem_and_a_pattern_overrides(tmp_path):
+    for name in ("alice.ipynb", "bob.ipynb"):
+        (tmp_path / name).write_text("{}")
+    assert [s.student for s in expand([tmp_path], "set.ipynb")] == ["alice", "bob"]
+    assert [s.student for s in expand([tmp_path / "bob.ipynb"], "set.ipynb")] == ["bob"]
+    subs = expand([tmp_path], "set.ipynb", r"/(?P<student>[a-z])[a-z]*\.ipynb$")
+    assert [s.student for s in subs] == ["a", "b"]
+    with pytest.raises(ValueError, match="no group named 'student'"):
+        expand([tmp_path], "set.ipynb", r"(\w+)\.ipynb")
+    with pytest.raises(ValueError, match="does not match"):
+        expand([tmp_path], "set.ipynb", r"(?P<student>zzz)")
+
+
+# ----- wrong inputs are caught early ------------------------------------------------------------
+def test_a_student_copy_given_as_source_is_refused(capsys):
+    assert main(["grade", "--source", str(EXERCISE), str(EXERCISE)]) == 1
+    assert "looks like a student copy" in capsys.readouterr().err
+
+
+def test_a_notebook_of_another_set_scores_zero_with_the_reason(tmp_path):
+    shutil.copy(SET01, tmp_path / "carol.ipynb")
+    nbformat.write(filled(), str(tmp_path / "alice.ipynb"))
+    out = tmp_path / "g.json"
+    assert main(["grade", "--source", str(SOURCE), "--json", str(out), str(tmp_path)]) == 0
+    subs = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
+    assert subs["alice"]["score"] == 6 and subs["carol"]["score"] == 0
+    assert "does not look like a submission of fixture_set" in subs["carol"]["error"]
+
+
+def test_a_folder_given_as_a_file_path_of_no_notebooks_is_an_argument_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as stop:
+        main(["grade", "--source", str(SOURCE), str(tmp_path / "empty")])
+    assert stop.value.code == 2 and "no notebooks found" in capsys.readouterr().err
+
+
+# ----- nbgrader's partial credit ------------------------------------------------------------------
+def test_a_test_cell_whose_result_is_a_number_earns_that_many_points(tmp_path):
+    meta = {"grade": True, "solution": False, "locked": True, "points": 3, "schema_version": 3}
+    answer = {"grade": False, "solution": True, "locked": False, "grade_id": "f", "schema_version": 3}
+    cells = [new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                           metadata={"nbgrader": answer}),
+             new_code_cell("sum(f(x) == 2 * x for x in range(3)) * 0.5", metadata={"nbgrader": {**meta, "grade_id": "half"}}),
+             new_code_cell("7", metadata={"nbgrader": {**meta, "grade_id": "capped"}}),
+             new_code_cell("-1", metadata={"nbgrader": {**meta, "grade_id": "negative"}})]
+    source = tmp_path / "src.ipynb"
+    nbformat.write(new_notebook(cells=cells), str(source))
+    out = tmp_path / "g.json"
+    assert main(["grade", "--source", str(source), "--json", str(out), str(source)]) == 0
+    tests = {t["grade_id"]: t for t in json.loads(out.read_text())["submissions"][0]["tests"]}
+    assert (tests["half"]["points"], tests["half"]["status"]) == (1.5, "partial")
+    assert (tests["capped"]["points"], tests["capped"]["status"]) == (3, "passed")
+    assert tests["negative"]["points"] == 0
+
+
+# ----- feedback, hand grading, gradebook ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    """Set 01 graded with feedback: alice right, bob forgot the mean, carol sent nothing usable."""
+    root = tmp_path_factory.mktemp("week")
+    src = nbformat.read(str(SET01), as_version=4)
+    student = nbformat.read(str(REPO / "exercises" / SET01.name), as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in src.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    folder = root / "submissions"
+    folder.mkdir()
+    for name, edit in (("alice", None), ("bob", ("-log_Y[np.arange(len(c)), c].mean()",
+                                                 "-log_Y[np.arange(len(c)), c].sum()"))):
+        nb = nbformat.from_dict(json.loads(json.dumps(student)))
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in answers:
+                cell.source = answers[gid].replace(*edit) if edit else answers[gid]
+        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+    (folder / "carol.ipynb").write_text("not a notebook")
+    out = root / "g01.json"
+    status = main(["grade", "--source", str(SET01), "--jobs", "2", "--json", str(out),
+                   "--feedback", str(root / "feedback"), "--manual-template", str(root / "manual.csv"),
+                   str(folder)])
+    return status, root, json.loads(out.read_text())
+
+
+def test_every_student_gets_a_feedback_page(week):
+    status, root, doc = week
+    assert status == 0
+    assert sorted(p.name for p in (root / "feedback").iterdir()) == ["alice.html", "bob.html", "carol.html"]
+    assert "Autograded score: 9 / 9" in page_text(root / "feedback" / "alice.html")
+    assert "invalid JSON" in page_text(root / "feedback" / "carol.html")
+
+
+def test_feedback_shows_the_course_hint_and_never_the_hidden_tests(week):
+    _, root, doc = week
+    text = page_text(root / "feedback" / "bob.html")
+    bob = next(s for s in doc["submissions"] if s["student"] == "bob")
+    failed = [t for t in bob["tests"] if t["status"] == "failed"]
+    assert [t["grade_id"] for t in failed] == ["ex_cross_entropy_check"]
+    assert "the loss is the mean over the batch: divide by B" in failed[0]["message"]
+    assert "the loss is the mean over the batch: divide by B" in text
+    assert "Autograded score: 7 / 9" in text and "-log_Y[np.arange(len(c)), c].sum()" in text
+    source = nbformat.read(str(SET01), as_version=4)
+    for cell in source.cells:
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            before, rest = cell.source.split("### BEGIN HIDDEN TESTS")
+            hidden, after = rest.split("### END HIDDEN TESTS")
+            shown = {line.strip() for line in (before + after).splitlines()}
+            for line in hidden.splitlines():
+                if len(line.strip()) <= 12 or line.strip() in shown:
+                    continue
+                assert line.strip() not in text, f"hidden test line shown: {line.strip()}"
+
+
+def test_manual_points_merge_into_a_gradebook_with_a_missing_student_noted(week, tmp_path, capsys):
+    _, root, doc = week
+    g01 = root / "g01.json"
+    other = json.loads(g01.read_text())
+    other["source"] = "solutions/02_extra.ipynb"
+    other["submissions"] = [s for s in other["submissions"] if s["student"] != "alice"]
+    for sub in other["submissions"]:  # one hand-graded cell in the second set
+        sub["tests"].append({"grade_id": "essay", "points": None, "max_points": 4, "status": "manual",
+                             "message": ""})
+        sub["manual_max_score"] = 4
+    g02 = tmp_path / "g02.json"
+    g02.write_text(json.dumps(other))
+    manual = tmp_path / "manual.csv"
+    manual.write_text("student,set,grade_id,max_points,points,comment\n"
+                      "bob,02_extra,essay,4,2.5,clear but short\ncarol,02_extra,essay,4,,\n")
+    book = tmp_path / "book.csv"
+    assert main(["gradebook", str(g01), str(g02), "--manual", str(manual), "--csv", str(book)]) == 0
+    rows = {r["student"]: r for r in csv.DictReader(book.open())}
+    assert list(rows["bob"])[:3] == ["student", "01_softmax_cross_entropy", "02_extra"]
+    assert (rows["alice"]["01_softmax_cross_entropy"], rows["alice"]["02_extra"]) == ("9", "0")
+    assert "no submission for 02_extra" in rows["alice"]["notes"]
+    assert (rows["bob"]["02_extra"], rows["bob"]["total"], rows["bob"]["max_total"]) == ("9.5", "16.5", "22")
+    assert rows["bob"]["percent"] == "75.0"
+    assert "hand-graded cells not graded yet" in rows["carol"]["notes"]
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("dave,01_softmax_cross_entropy,ex_softmax_check,2,1,", "line 2: no submission of 01_softmax_cross_entropy by student 'dave'"),
+    ("bob,01_softmax_cross_entropy,ex_softmax_check,2,1,", "line 2: 'ex_softmax_check' is not a hand-graded cell"),
+    ("bob,99_nothing,essay,2,1,", "line 2: unknown set '99_nothing'"),
+])
+def test_wrong_manual_lines_are_named(week, tmp_path, capsys, line, problem):
+    _, root, _ = week
+    manual = tmp_path / "manual.csv"
+    manual.write_text("student,set,grade_id,max_points,points,comment\n" + line + "\n")
+    assert main(["gradebook", str(root / "g01.json"), "--manual", str(manual), "--csv", str(tmp_path / "b.csv")]) == 1
+    assert problem in capsys.readouterr().err
+    assert not (tmp_path / "b.csv").exists()
+
+
+def test_points_above_the_maximum_are_refused(tmp_path, capsys):
+    doc = {"source": "s/set.ipynb", "submissions": [{"student": "ann", "path": "a", "score": 0, "max_score": 0,
+           "manual_max_score": 2, "error": None, "notes": [],
+           "tests": [{"grade_id": "essay", "points": None, "max_points": 2, "status": "manual", "message": ""}]}]}
+    report = tmp_path / "g.json"
+    report.write_text(json.dumps(doc))
+    manual = tmp_path / "manual.csv"
+    manual.write_text("student,set,grade_id,max_points,points,comment\nann,set,essay,2,3,\nann,set,essay,2,x,\n")
+    assert main(["gradebook", str(report), "--manual", str(manual), "--csv", str(tmp_path / "b.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "line 2: 3 points for 'essay', which is worth 0 to 2" in err
+    assert "line 3: ann/set/essay is given twice" in err
+
+
+def test_a_roster_export_comes_back_with_the_sets_added(week, tmp_path):
+    _, root, _ = week
+    roster = tmp_path / "canvas_export.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n"
+                      "\"Doe, Alice\",101,s1,alice,A\n\"Roe, Bob\",102,s2,bob,A\n\"Poe, Dan\",104,s4,dan,B\n")
+    # carol has a report row but is not in this roster: refused, by name
+    assert main(["gradebook", str(root / "g01.json"), "--roster", str(roster), "--roster-key",
+                 "SIS Login ID", "--csv", str(tmp_path / "b.csv")]) == 1
+    doc = json.loads((root / "g01.json").read_text())
+    doc["submissions"] = [s for s in doc["submissions"] if s["student"] != "carol"]
+    (tmp_path / "g.json").write_text(json.dumps(doc))
+    assert main(["gradebook", str(tmp_path / "g.json"), "--roster", str(roster), "--roster-key",
+                 "SIS Login ID", "--csv", str(tmp_path / "b.csv")]) == 0
+    rows = list(csv.reader((tmp_path / "b.csv").open()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_softmax_cross_entropy (9 pts)"]
+    assert [r[-1] for r in rows[1:]] == ["9", "7", "0"]
+
+
+def test_the_manual_template_lists_each_hand_graded_cell(tmp_path):
+    source = tmp_path / "src.ipynb"
+    meta = {"grade": True, "solution": True, "locked": False, "points": 2, "grade_id": "essay", "schema_version": 3}
+    test = {"grade": True, "solution": False, "locked": True, "points": 0, "grade_id": "t", "schema_version": 3}
+    nb = new_notebook(cells=[nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
+                                                           metadata={"nbgrader": meta})])
+    nbformat.write(nb, str(source))
+    out, template = tmp_path / "g.json", tmp_path / "manual.csv"
+    assert main(["grade", "--source", str(source), "--json", str(out), "--manual-template", str(template),
+                 str(source)]) == 0
+    doc = json.loads(out.read_text())
+    assert (doc["submissions"][0]["score"], doc["submissions"][0]["max_score"]) == (0, 0)
+    assert doc["submissions"][0]["tests"][0]["status"] == "manual"
+    assert template.read_text().splitlines() == ["student,set,grade_id,max_points,points,comment",
+                                                 "src,src,essay,2,,"]
+    assert test  # a test cell is not needed: a set may be graded by hand only
