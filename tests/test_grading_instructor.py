@@ -93,21 +93,37 @@ def test_a_folder_given_as_a_file_path_of_no_notebooks_is_an_argument_error(tmp_
 
 # ----- nbgrader's partial credit ------------------------------------------------------------------
 def test_a_test_cell_whose_result_is_a_number_earns_that_many_points(tmp_path):
+    """nbgrader's determine_grade; tests/test_nbgrader_conformance.py checks it case by case."""
     meta = {"grade": True, "solution": False, "locked": True, "points": 3, "schema_version": 3}
     answer = {"grade": False, "solution": True, "locked": False, "grade_id": "f", "schema_version": 3}
-    cells = [new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
-                           metadata={"nbgrader": answer}),
-             new_code_cell("sum(f(x) == 2 * x for x in range(3)) * 0.5", metadata={"nbgrader": {**meta, "grade_id": "half"}}),
-             new_code_cell("7", metadata={"nbgrader": {**meta, "grade_id": "capped"}}),
-             new_code_cell("-1", metadata={"nbgrader": {**meta, "grade_id": "negative"}})]
+    tests = [("half", "0.75 * sum(f(x) == 2 * x for x in range(4))"),
+             ("above", "3 if f(3) == 6 else 7"), ("negative", "3 if f(2) == 4 else -1")]
     source = tmp_path / "src.ipynb"
+    cells = [new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                           metadata={"nbgrader": answer})]
+    cells += [new_code_cell(code, metadata={"nbgrader": {**meta, "grade_id": gid}}) for gid, code in tests]
     nbformat.write(new_notebook(cells=cells), str(source))
+    mine = new_notebook(cells=[new_code_cell("def f(x):\n    return 2 * x if x < 2 else 0",
+                                             metadata={"nbgrader": answer})])
+    nbformat.write(mine, str(tmp_path / "mine.ipynb"))
     out = tmp_path / "g.json"
-    assert main(["grade", "--source", str(source), "--json", str(out), str(source)]) == 0
-    tests = {t["grade_id"]: t for t in json.loads(out.read_text())["submissions"][0]["tests"]}
-    assert (tests["half"]["points"], tests["half"]["status"]) == (1.5, "partial")
-    assert (tests["capped"]["points"], tests["capped"]["status"]) == (3, "passed")
-    assert tests["negative"]["points"] == 0
+    assert main(["grade", "--source", str(source), "--json", str(out), str(tmp_path / "mine.ipynb")]) == 0
+    got = {t["grade_id"]: t for t in json.loads(out.read_text())["submissions"][0]["tests"]}
+    assert (got["half"]["points"], got["half"]["status"]) == (1.5, "partial")
+    assert (got["negative"]["points"], got["negative"]["status"]) == (3, "passed")
+    assert (got["above"]["points"], got["above"]["status"]) == (0, "error")
+    assert "more than its 3 points" in got["above"]["message"]
+
+
+def test_a_source_that_does_not_earn_full_marks_stops_grading(tmp_path, capsys):
+    meta = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "warns",
+            "schema_version": 3}
+    source = tmp_path / "src.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import warnings\nwarnings.warn('careful')",
+                                                     metadata={"nbgrader": meta})]), str(source))
+    assert main(["grade", "--source", str(source), str(source)]) == 1
+    err = capsys.readouterr().err
+    assert "'warns' does not earn its points" in err and "stderr" in err and "careful" in err
 
 
 # ----- feedback, hand grading, gradebook ------------------------------------------------------------

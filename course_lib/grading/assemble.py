@@ -83,9 +83,8 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
     is lenient: the first cell with a grade_id wins."""
     if strict:
         validate(nb, path)
-        autotests = [i for i, c in enumerate(nb.cells) if "AUTOTEST" in c.source
-                     and any(line.lstrip().startswith(("### AUTOTEST", "### HASHED AUTOTEST"))
-                             for line in c.source.splitlines())]
+        autotests = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
+            line.strip().startswith("#") and "AUTOTEST" in line for line in c.source.splitlines())]
         if autotests:
             raise NotebookFormatError([f"{path}: cell {i} uses nbgrader's ### AUTOTEST / ### HASHED "
                                        "AUTOTEST directives, which this grader does not expand; "

@@ -120,13 +120,22 @@ def _message(data: dict) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
 
-def _partial(data: dict, max_points: float) -> float:
-    """nbgrader's partial credit: a test cell whose result is a number earns that many points."""
+def _nbgrader_points(data: dict, max_points: float) -> tuple[float, str]:
+    """Points and status for a test cell that finished, by nbgrader's ``determine_grade``: output on
+    stderr (warnings included) scores 0; a result that reads as a number from 0 to the cell's
+    points scores that number (partial credit); a negative or NaN or non-numeric result, or none,
+    scores full points; a number above the points is an error (nbgrader refuses the notebook)."""
+    if str(data.get("stderr", "")).strip():
+        return 0.0, "stderr"
     try:
         value = float(str(data.get("result", "")).strip())
     except ValueError:
-        return max_points
-    return min(max(value, 0.0), max_points) if value == value else max_points
+        return max_points, "passed"
+    if value > max_points:
+        return 0.0, "above"
+    if value < 0 or value != value:
+        return max_points, "passed"
+    return value, "passed" if value == max_points else "partial"
 
 
 def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | None,
@@ -141,8 +150,16 @@ def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | N
                 problem = f"the cell's reported checks are malformed ({err})"
             if problem:
                 return TestResult(gid, 0.0, max_points, "failed", problem[:MESSAGE_CHARS])
-        points = _partial(reply.data, max_points)
-        return TestResult(gid, points, max_points, "passed" if points == max_points else "partial")
+        points, status = _nbgrader_points(reply.data, max_points)
+        if status == "stderr":
+            return TestResult(gid, 0.0, max_points, "failed", step.redact(
+                "the cell wrote to stderr, which nbgrader counts as a failure: "
+                + str(reply.data["stderr"]).strip()[:MESSAGE_CHARS]))
+        if status == "above":
+            return TestResult(gid, 0.0, max_points, "error",
+                              f"the cell's result {str(reply.data.get('result'))[:40]} is more than its "
+                              f"{max_points:g} points (nbgrader refuses to grade such a notebook)")
+        return TestResult(gid, points, max_points, status)
     if reply.status == "error":
         return TestResult(gid, 0.0, max_points, "failed", step.redact(_message(reply.data)))
     if reply.status in ("timeout", "stuck"):
@@ -207,12 +224,13 @@ def _sandbox(opts: Options, files: dict[str, bytes], grading: bool = True) -> Sa
 def _coverage_problem(plan: Plan, nb: NotebookNode) -> str | None:
     """Why ``nb`` does not look like a submission of the source, if it does not."""
     ids = {nbgrader_meta(c).get("grade_id") for c in nb.cells}
-    wanted = [gid for gid, _ in plan.cells]
+    answers = [gid for gid, _ in plan.cells if plan.roles[gid] in ("answer", "manual")]
+    wanted = answers or [gid for gid, _ in plan.cells]
     found = sum(gid in ids for gid in wanted)
     if wanted and found * 2 < len(wanted):
         return (f"does not look like a submission of {Path(plan.path).stem}: it has {found} of the "
-                f"{len(wanted)} cells of that set (matched by grade_id); wrong set, or a notebook "
-                "whose cells lost their nbgrader metadata")
+                f"{len(wanted)} answer cells of that set (matched by grade_id); wrong set, or a "
+                "notebook whose cells lost their nbgrader metadata")
     return None
 
 
@@ -302,6 +320,12 @@ def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> 
                           f"likely fix: {_likely_fix(str(err))}") from None
     for step in steps:
         reply = replies.get(step.grade_id) if step.kind == "instructor" else None
+        result = results.get(step.grade_id)
+        if result is not None and result.status != "passed" and reply and reply.status == "ok":
+            raise SourceError(f"the source's test cell '{step.grade_id}' does not earn its points when "
+                              f"the grader runs it: {result.message}\nlikely fix: make the cell "
+                              "finish without output on stderr (warnings included) and with a result "
+                              "no larger than its points")
         if step.kind == "instructor" and (reply is None or reply.status != "ok"):
             why = error or (reply.why if reply else "not run")
             detail = (reply.data.get("traceback") or _message(reply.data)) if reply and reply.data else why

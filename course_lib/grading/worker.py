@@ -8,7 +8,7 @@ reads frames (8-byte big-endian length, then UTF-8 JSON) from ``IN_FD`` and answ
   working folder, set the resource limits, start IPython; answer ``{"op": "ready"}``;
 * then ``{"op": "run", "code": str, "observe": bool}`` per cell: run it in the notebook's one
   namespace with IPython (as a kernel would) and answer ``{"op": "done", "status": "ok" |
-  "error", "ename", "evalue", "traceback", "stdout", "result", "observations"}``.
+  "error", "ename", "evalue", "traceback", "stdout", "stderr", "result", "observations"}``.
 
 Everything this process sends is the student's to forge, since student code runs in it: the
 grader treats each frame as untrusted data (size-capped, parsed defensively) and takes no
@@ -181,11 +181,11 @@ def main():
                 pass
         observations.clear()
         observed_bytes[0] = 0
-        out = _Capped()
+        out, err = _Capped(), _Capped()
         reply = {"op": "done", "status": "ok"}
         saved = sys.stdout, sys.stderr
         try:
-            sys.stdout = sys.stderr = out
+            sys.stdout, sys.stderr = out, err
             in_cell[0] = True
             result = shell.run_cell(request["code"], store_history=True)
             in_cell[0] = False
@@ -207,7 +207,7 @@ def main():
             reply.update(status="error", ename=type(err).__name__, evalue=_cut(err))
         finally:
             sys.stdout, sys.stderr = saved
-        reply["stdout"] = out.getvalue()
+        reply["stdout"], reply["stderr"] = out.getvalue(), err.getvalue()
         reply["observations"] = list(observations)
         write_frame(wfd, reply)
 
