@@ -86,16 +86,43 @@ def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[St
     return new_notebook(cells=cells)
 
 
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+        color: #222; line-height: 1.45; }}
+.prompt {{ display: none; }}
+.input_area {{ background: #f6f8fa; border: 1px solid #ddd; border-radius: 4px; margin-top: 1rem; }}
+pre {{ margin: 0; padding: .5rem .75rem; white-space: pre-wrap; font-size: .9rem; }}
+.output_stderr {{ background: #fdecea; border-left: 4px solid #d33; }}
+.output_stdout, .output_result {{ border-left: 4px solid #ccc; }}
+table {{ border-collapse: collapse; }} th, td {{ padding: .2rem .8rem; border-bottom: 1px solid #ddd; }}
+.anchor-link {{ display: none; }}
+{highlight}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def render_page(nb: nbformat.NotebookNode, title: str) -> str:
+    """A self-contained page (no scripts, nothing fetched): nbconvert's ``basic`` body, small CSS."""
+    from nbconvert import HTMLExporter
+    from pygments.formatters import HtmlFormatter
+
+    body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
+    return _PAGE.format(title=html.escape(title), body=body,
+                        highlight=HtmlFormatter().get_style_defs(".highlight"))
+
+
 def write_feedback(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
                    folder: Path, student: str) -> Path:
     """Render the feedback page to ``folder/<student>.html`` (atomically) and return its path."""
-    from nbconvert import HTMLExporter
-
-    nb = feedback_notebook(plan, report, trace, f"{student}, {Path(plan.path).stem}")
-    body, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    title = f"{student}, {Path(plan.path).stem}"
+    page = render_page(feedback_notebook(plan, report, trace, title), f"Feedback: {title}")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{student}.html"
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
+    tmp.write_text(page, encoding="utf-8")
     tmp.replace(target)
     return target

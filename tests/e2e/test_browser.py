@@ -139,3 +139,29 @@ def test_untouched_exercise_shows_what_to_do(lab_server, page, screenshot_dir):
                    for e in cell["errors"]), f"check {meta['grade_id']}: unreadable {cell['errors']}"
     assert any("NotImplementedError" in e for c, _ in graded for e in c["errors"])
     assert_only_local_requests(page)
+
+
+def test_a_feedback_page_renders_with_its_hint(browser, tmp_path, screenshot_dir):
+    """A student's feedback page, as it opens from disk: score table, their code, the hint."""
+    from course_lib.__main__ import main
+    from tests.hostile.classroom import write_class
+
+    write_class(tmp_path / "class", 2)  # student_01 sums instead of averaging
+    source = REPO / "solutions" / "01_softmax_cross_entropy.ipynb"
+    assert main(["grade", "--source", str(source), "--feedback", str(tmp_path / "fb"),
+                 str(tmp_path / "class" / "student_01.ipynb")]) == 0
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto((tmp_path / "fb" / "student_01.html").as_uri())
+        page.wait_for_load_state("load")
+        assert "Autograded score: 7 / 9" in page.inner_text("body")
+        hint = page.get_by_text("the loss is the mean over the batch: divide by B").first
+        hint.scroll_into_view_if_needed()
+        assert hint.is_visible()
+        page.screenshot(path=str(screenshot_dir / "feedback-student_01.png"))
+    finally:
+        page.close()
+    assert all(urlparse(u).scheme in ("file", "data", "about") for u in requests
+               if urlparse(u).hostname not in LOCAL_HOSTS), "the page must open offline"
