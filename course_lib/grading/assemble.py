@@ -17,7 +17,7 @@ The rule (``course_lib.grading`` restates it for instructors):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -45,22 +45,6 @@ class Step:
     grade_id: str | None = None
     depends_on: str | None = None
 
-    def hidden_lines(self) -> list[str]:
-        """The lines of the cell's hidden tests (instructor cells), to keep them out of reports."""
-        if self.kind != "instructor":
-            return []
-        visible, _ = replace_regions(self.code, HIDDEN_TESTS, None, self.label)
-        shown = set(visible.splitlines())
-        return [line.strip() for line in self.code.splitlines()
-                if line not in shown and len(line.strip()) >= 8 and "HIDDEN TESTS" not in line]
-
-    def redact(self, text: str) -> str:
-        """``text`` without any line of this cell's hidden tests: code that read them and printed
-        them, or put them in an error message, does not get them back through a report."""
-        for line in self.hidden_lines():
-            text = text.replace(line, "[hidden test]")
-        return text
-
 
 @dataclass
 class Plan:
@@ -71,10 +55,32 @@ class Plan:
     roles: dict[str, str]
     graded: list[Graded]
     stubs: dict[str, str]
+    hidden: list[str] = field(default_factory=list)
+
+    def redact(self, text: str) -> str:
+        """``text`` without any line of the source's hidden tests: code that read them (IPython
+        keeps every cell's source in ``In``) and printed them, or put them in an error message,
+        does not get them back through a report or a feedback page."""
+        for line in self.hidden:
+            text = text.replace(line, "[hidden test]")
+        return text
 
     @property
     def max_score(self) -> float:
         return sum(g.max_points for g in self.graded if g.kind == "auto")
+
+
+def _hidden_lines(cells: list[tuple[str, NotebookNode]]) -> list[str]:
+    """Lines of the hidden tests that the student copy does not show, longest first."""
+    lines = set()
+    for gid, cell in cells:
+        if "HIDDEN TESTS" not in cell.source:
+            continue
+        visible, _ = replace_regions(cell.source, HIDDEN_TESTS, None, gid)
+        shown = {line.strip() for line in visible.splitlines()}
+        lines.update(line.strip() for line in cell.source.splitlines()
+                     if len(line.strip()) >= 8 and line.strip() not in shown and "HIDDEN TESTS" not in line)
+    return sorted(lines, key=len, reverse=True)
 
 
 def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
@@ -114,7 +120,7 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
     if strict and not graded:
         raise NotebookFormatError([f"{path}: no graded cells (metadata.nbgrader.grade: true); "
                                    "is this the instructor's source notebook?"])
-    return Plan(path, cells, roles, graded, stubs)
+    return Plan(path, cells, roles, graded, stubs, _hidden_lines(cells))
 
 
 def load_source(path: str | Path) -> Plan:

@@ -138,7 +138,7 @@ def _nbgrader_points(data: dict, max_points: float) -> tuple[float, str]:
     return value, "passed" if value == max_points else "partial"
 
 
-def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | None,
+def _judge(plan: Plan, step: Step, reply: Reply, max_points: float, reference: Reference | None,
            opts: Options, describe_death) -> TestResult:
     gid = step.grade_id
     if reply.status == "ok":
@@ -152,7 +152,7 @@ def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | N
                 return TestResult(gid, 0.0, max_points, "failed", problem[:MESSAGE_CHARS])
         points, status = _nbgrader_points(reply.data, max_points)
         if status == "stderr":
-            return TestResult(gid, 0.0, max_points, "failed", step.redact(
+            return TestResult(gid, 0.0, max_points, "failed", plan.redact(
                 "the cell wrote to stderr, which nbgrader counts as a failure: "
                 + str(reply.data["stderr"]).strip()[:MESSAGE_CHARS]))
         if status == "above":
@@ -161,7 +161,7 @@ def _judge(step: Step, reply: Reply, max_points: float, reference: Reference | N
                               f"{max_points:g} points (nbgrader refuses to grade such a notebook)")
         return TestResult(gid, points, max_points, status)
     if reply.status == "error":
-        return TestResult(gid, 0.0, max_points, "failed", step.redact(_message(reply.data)))
+        return TestResult(gid, 0.0, max_points, "failed", plan.redact(_message(reply.data)))
     if reply.status in ("timeout", "stuck"):
         return TestResult(gid, 0.0, max_points, "timeout", f"timed out after {opts.timeout:g} s")
     return TestResult(gid, 0.0, max_points, "error",
@@ -190,12 +190,12 @@ def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference 
             continue
         reply = sb.run(step.code, min(opts.timeout, left))
         if trace is not None:
-            trace.append((step, _redacted(step, reply)))
+            trace.append((step, _redacted(plan, reply)))
         if step.kind == "instructor":
             replies[step.grade_id] = reply
             if step.grade_id in max_points:
-                results[step.grade_id] = _judge(step, reply, max_points[step.grade_id], reference,
-                                                opts, death)
+                results[step.grade_id] = _judge(plan, step, reply, max_points[step.grade_id],
+                                                reference, opts, death)
         elif reply.status in ("timeout", "stuck") and step.grade_id:
             timed_out.add(step.grade_id)
         if reply.status == "timeout" and opts.timeout > left:
@@ -208,11 +208,10 @@ def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference 
     return None
 
 
-def _redacted(step: Step, reply: Reply) -> Reply:
-    if step.kind != "instructor" or not reply.data:
-        return reply
-    data = {k: step.redact(v) if isinstance(v, str) else v for k, v in reply.data.items()
-            if k in ("stdout", "result", "ename", "evalue")}
+def _redacted(plan: Plan, reply: Reply) -> Reply:
+    """The parts of a reply a feedback page shows, without the source's hidden tests."""
+    data = {k: plan.redact(v) if isinstance(v, str) else v for k, v in (reply.data or {}).items()
+            if k in ("stdout", "stderr", "result", "ename", "evalue", "traceback")}
     return Reply(reply.status, data, reply.why)
 
 
@@ -252,6 +251,11 @@ def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: O
         error = f"grading stopped: {err}"
     if not opts.sandbox and grading:
         notes = [*notes, "graded WITHOUT a sandbox (--no-sandbox)"]
+    for step, reply in trace:
+        if step.kind == "instructor" and step.grade_id not in results and reply.status != "ok":
+            why = _message(reply.data) if reply.data else (reply.why or reply.status)
+            notes.append(f"locked cell '{step.grade_id}' did not run cleanly ({reply.status}): "
+                         f"{why[:300]}; the tests after it may fail for that reason")
     report = _report(plan, name, results, error, notes, answers, student)
     if opts.feedback_dir is not None:
         ran = {id(step) for step, _ in trace}

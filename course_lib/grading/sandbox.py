@@ -14,7 +14,8 @@ It runs as an unprivileged user with no capabilities and an environment built fr
 allow-list. It talks to the grader over two pipes created for it alone. Limits: address space,
 processes, file size, CPU seconds (rlimits, set before any student code runs) and, when the
 grader may create cgroups (root, or a delegated cgroup v2 tree), a cgroup that caps the memory
-of all its processes together, tmpfs files and shared memory included, and their number.
+of all its processes together, tmpfs files and shared memory included, their number, and their
+CPU (one CPU for all of them, where the cpu controller is available).
 
 The worker is PID 1 of its namespace: when it ends, or the grader kills it, the kernel kills
 every process it started, whatever they did to detach.
@@ -64,7 +65,7 @@ class Limits:
     processes: int = 64
     file_mb: int = 64
     cpu_seconds: int = 0
-    message_mb: int = 32
+    message_mb: int = 16
 
 
 @dataclass
@@ -127,13 +128,29 @@ def python_paths(python: str) -> tuple[str, ...]:
     return tuple(sorted(set(keep)))
 
 
+CPU_PERIOD_US = 100_000
+
+
+def _sweep(root: Path) -> None:
+    """Remove empty cgroups left by graders that were killed (their PID is in the name)."""
+    for parent in (root, root / "memory", root / "pids", root / "cpu"):
+        for d in parent.glob("course-grader-*-*") if parent.is_dir() else ():
+            pid = d.name.split("-")[2]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                try:
+                    d.rmdir()
+                except OSError:  # not empty or not ours to remove
+                    pass
+
+
 class _Cgroup:
-    """A cgroup capping memory (with tmpfs and shared memory) and processes, where allowed."""
+    """A cgroup capping memory (with tmpfs and shared memory), processes and CPU, where allowed."""
 
     def __init__(self, memory_bytes: int, pids: int):
         self.dirs: list[Path] = []
         name = f"course-grader-{os.getpid()}-{secrets.token_hex(4)}"
         root = Path("/sys/fs/cgroup")
+        _sweep(root)
         try:
             if (root / "cgroup.controllers").exists():  # cgroup v2
                 d = root / name
@@ -156,6 +173,23 @@ class _Cgroup:
                 (pid / "pids.max").write_text(str(pids))
         except OSError:
             self.remove()
+        if self.dirs:
+            self._cpu(root, name)
+
+    def _cpu(self, root: Path, name: str) -> None:
+        """At most one CPU, in a group of its own: however many processes a submission starts,
+        they compete with the other sandboxes as one (a fork bomb must not starve classmates)."""
+        try:
+            if (root / "cgroup.controllers").exists():
+                (self.dirs[0] / "cpu.max").write_text(f"{CPU_PERIOD_US} {CPU_PERIOD_US}")
+            elif os.access(root / "cpu", os.W_OK):
+                cpu = root / "cpu" / name
+                cpu.mkdir()
+                self.dirs.append(cpu)
+                (cpu / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                (cpu / "cpu.cfs_quota_us").write_text(str(CPU_PERIOD_US))
+        except OSError:  # no cpu controller here: the scheduler alone shares the CPUs
+            pass
 
     @property
     def active(self) -> bool:
@@ -209,7 +243,7 @@ class Sandbox:
         self.pid: int | None = None  # the worker's PID as the grader sees it
         self.cgroup: _Cgroup | None = None
         self.scratch: tempfile.TemporaryDirectory | None = None
-        self.buffer = b""
+        self.buffer = bytearray()  # appended to in place: a 32 MB message in 64 KB reads stays linear
         self.info: dict = {}
 
     # ----- starting and stopping -------------------------------------------------------------
@@ -295,6 +329,7 @@ class Sandbox:
         for fd in (*inner, info_w):
             os.close(fd)
         self.to_worker, self.from_worker = to_worker, from_worker
+        os.set_blocking(to_worker, False)  # _send waits with a deadline, never forever
         self.stderr = _Tail(self.proc.stderr)
         self.stderr.start()
         try:
@@ -304,8 +339,10 @@ class Sandbox:
             else:
                 self.pid = self.proc.pid
             os.close(info_r)
-            self._send({"op": "start", "limits": self._limits_spec(),
-                        "files": {n: base64.b64encode(b).decode() for n, b in self.files.items()}})
+            if not self._send({"op": "start", "limits": self._limits_spec(),
+                               "files": {n: base64.b64encode(b).decode() for n, b in self.files.items()}},
+                              self.startup_timeout):
+                raise SandboxError("the worker did not read its start message" + self._stderr_note())
             ready = self._receive(time.monotonic() + self.startup_timeout)
             if ready.status != "ok" or ready.data.get("op") != "ready":
                 raise SandboxError(f"the worker did not start ({ready.why or ready.status})"
@@ -372,14 +409,26 @@ class Sandbox:
             self.scratch.cleanup()
 
     # ----- talking to the worker -------------------------------------------------------------
-    def _send(self, obj: dict) -> None:
+    def _send(self, obj: dict, timeout: float) -> bool:
+        """Write one frame; False when the worker has not taken it within ``timeout`` seconds
+        (it stopped reading: a blocking write would hang the grader for good)."""
         data = json.dumps(obj).encode()
         view = memoryview(struct.pack(">Q", len(data)) + data)
+        deadline = time.monotonic() + timeout
         try:
             while view:
-                view = view[os.write(self.to_worker, view):]
-        except (BrokenPipeError, OSError):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                _, ready, _ = select.select([], [self.to_worker], [], min(left, 0.5))
+                if ready:
+                    try:
+                        view = view[os.write(self.to_worker, view):]
+                    except BlockingIOError:
+                        pass
+        except OSError:
             pass  # the worker is gone; the next receive says so
+        return True
 
     def _receive(self, deadline: float) -> Reply:
         """The next frame from the worker, or why there is none before ``deadline``."""
@@ -391,7 +440,8 @@ class Sandbox:
                     return Reply("protocol", {}, f"the worker sent a {size >> 20} MB message "
                                                  f"(the limit is {self.limits.message_mb} MB)")
                 if len(self.buffer) >= 8 + size:
-                    raw, self.buffer = self.buffer[8:8 + size], self.buffer[8 + size:]
+                    raw = bytes(self.buffer[8:8 + size])
+                    del self.buffer[:8 + size]
                     try:
                         frame = json.loads(raw)
                     except (ValueError, RecursionError):
@@ -411,7 +461,8 @@ class Sandbox:
 
     def run(self, code: str, timeout: float, *, observe: bool = True) -> Reply:
         """Run one cell; interrupt it after ``timeout`` seconds; kill the worker if it ignores that."""
-        self._send({"op": "run", "code": code, "observe": observe})
+        if not self._send({"op": "run", "code": code, "observe": observe}, timeout):
+            return Reply("protocol", {}, "it stopped reading the grader's messages")
         reply = self._receive(time.monotonic() + timeout)
         if reply.status == "timeout":
             try:

@@ -61,7 +61,7 @@ def decode(entries: Any) -> list[Observation]:
             raise ValueError("malformed observation")
         try:
             value = _value(entry.get("value"))
-        except (ValueError, TypeError, binascii.Error) as err:
+        except (ValueError, TypeError, OverflowError, binascii.Error) as err:  # e.g. shape [10**30]
             raise ValueError(f"malformed value: {err}") from None
         params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
         out.append(Observation(entry["kind"], str(entry.get("exercise", ""))[:200], value, params))
