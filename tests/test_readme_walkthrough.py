@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,8 @@ def walkthrough() -> list[tuple[str, list[str]]]:
     text = REPO.joinpath("README.md").read_text(encoding="utf-8")
     section = text.split("<!-- walkthrough:start -->")[1].split("<!-- walkthrough:end -->")[0]
     steps: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"```(?:bash|console)\n(.*?)```", section, flags=re.S):
-        lines = block.splitlines()
+    for block in re.findall(r"```(?:bash|console)\n(.*?)^ *```", section, flags=re.S | re.M):
+        lines = textwrap.dedent(block).splitlines()
         i = 0
         while i < len(lines):
             if lines[i].startswith("$ "):
@@ -79,7 +80,7 @@ def test_the_instructor_walkthrough_runs_as_the_readme_shows(tmp_path):
             for manual in tmp_path.glob("manual*.csv"):  # the instructor fills in the points
                 rows = list(csv.DictReader(manual.open()))
                 for row in rows:
-                    row["points"] = row["max_points"]
+                    row["points"] = row["points"] or row["max_points"]
                 with manual.open("w", newline="") as f:
                     writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["student"])
                     writer.writeheader()

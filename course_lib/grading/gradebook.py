@@ -6,7 +6,9 @@ per manually graded cell of each submission::
     student,set,grade_id,max_points,points,comment
     alice,01_softmax_cross_entropy,explain,2,1.5,good but no formula
 
-A row whose ``points`` is empty is not graded yet (counts 0, and the gradebook notes it).
+A row whose ``points`` is empty is not graded yet (counts 0, and the gradebook notes it). Answers
+left as in the exercise, and submissions that could not be read, come pre-filled with 0, as
+nbgrader scores an unchanged answer cell.
 ``apply_manual`` checks every row against the reports and raises :class:`ManualError` naming
 the line of each problem: unknown student or set, a grade_id that is not a hand-graded cell of
 that set, points that are not a number, negative, or above the cell's maximum, a cell given twice.
@@ -49,9 +51,15 @@ def manual_template(doc: dict) -> str:
     writer.writerow(MANUAL_COLUMNS)
     for sub in doc["submissions"]:
         for test in sub["tests"]:
-            if test["status"] == "manual":
-                writer.writerow([sub["student"], set_name(doc), test["grade_id"],
-                                 f"{test['max_points']:g}", "", ""])
+            if test["status"] != "manual":
+                continue
+            row = [sub["student"], set_name(doc), test["grade_id"], f"{test['max_points']:g}", "", ""]
+            if sub.get("error") and sub["score"] == 0 and not any(
+                    t["status"] in ("passed", "partial", "failed") for t in sub["tests"]):
+                row[4:] = ["0", "no readable submission"]  # nothing to read: as nbgrader, 0
+            elif test["message"] == "answer left as in the exercise":
+                row[4:] = ["0", "left as in the exercise"]
+            writer.writerow(row)
     return out.getvalue()
 
 
