@@ -123,4 +123,5 @@ def format_check(report: SubmissionReport) -> str:
             lines.extend(f"           {line}" for line in t.message.splitlines())
     if report.error:
         lines.append(f"  {report.error}")
+    lines.extend(f"  note: {n}" for n in report.notes if n.startswith("locked cell"))
     return "\n".join(lines)
