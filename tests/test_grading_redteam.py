@@ -113,16 +113,7 @@ def _host_state(ctx: rt.Context) -> dict:
 
 
 def _marked_processes() -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if rt.MARK.encode() in cmd and int(pid) != os.getpid():
-            shown = cmd.replace(b"\0", b" ")[:200].decode(errors="replace")
-            found.append(f"{pid}: {shown}")
-    return found
+    return rt.processes_with(rt.MARK)
 
 
 def _pwned_files() -> list[str]:

@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from course_lib.__main__ import main
 from course_lib.grading import Limits, sandbox_problem
 from course_lib.grading.sandbox import Sandbox
+from tests.hostile.redteam import processes_with
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.notebooks
@@ -107,15 +108,7 @@ def test_nothing_it_started_outlives_it():
         time.sleep(0.5)
 
     def alive() -> list[str]:
-        found = []
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if marker.encode() in cmd:
-                found.append(pid)
-        return found
+        return processes_with(marker)
 
     deadline = time.monotonic() + 5
     while alive() and time.monotonic() < deadline:
