@@ -10,7 +10,8 @@
     per-sample SGD and an lr decay per epoch as in the report (theirs: 0.9858 ± 0.0068 validation
     accuracy over 30 runs). Prints every seed and the mean ± std.
 
-Needs the MNIST files: set COURSE_DATA_DIR (e.g. /work/shared/data) or let the loader download.
+Needs the MNIST files: set COURSE_DATA_DIR (e.g. ../shared/data, as the tests do) or let the
+loader download them.
 """
 from __future__ import annotations
 
@@ -26,21 +27,17 @@ from course_lib import nn  # noqa: E402
 from course_lib.data import load_disk, load_mnist  # noqa: E402
 from course_lib.train import fit  # noqa: E402
 
-F32 = np.float32
-
-
 def mnist(epochs: int = 10, lr: float = 0.1, gamma: float = 0.8, batch_size: int = 128,
           final: bool = True, seed: int = 0) -> None:
-    (x, y), (xv, yv), n_classes = load_mnist(final=final)
+    (x, c), (xv, cv), n_classes = load_mnist(final=final)
     rng = np.random.default_rng(seed)
-    model = nn.Sequential(nn.Linear(784, 300, rng=rng, dtype=F32), nn.ReLU(),
-                          nn.Linear(300, n_classes, rng=rng, dtype=F32))
+    model = nn.Sequential(nn.Linear(784, 300, rng=rng), nn.ReLU(), nn.Linear(300, n_classes, rng=rng))
     opt = nn.SGD(model.parameters(), lr=lr, momentum=0.9)
     print(f"MNIST 784-300-10 ReLU, SGD(lr={lr}, momentum=0.9) x {gamma}/epoch, batch {batch_size}, "
           f"{len(x)} training images, {'test' if final else 'validation'} set of {len(xv)}")
     t = time.perf_counter()
-    h = fit(model, nn.CrossEntropyLoss(), opt, (x, y), (xv, yv), epochs=epochs,
-            batch_size=batch_size, seed=seed, scheduler=nn.StepDecay(opt, gamma), progress=False)
+    h = fit(model, nn.CrossEntropyLoss(), opt, (x, c), (xv, cv), epochs=epochs,
+            batch_size=batch_size, seed=seed, scheduler=nn.ExponentialLR(opt, gamma), progress=False)
     split = "test" if final else "val"
     print(f"{'epoch':>5} | {'train loss':>10} | {'train acc':>9} | {split + ' loss':>9} | {split + ' acc':>8}")
     for e in range(len(h)):
@@ -56,15 +53,15 @@ def disk(seeds: range, epochs: int = 100, lr: float = 0.2, gamma: float = 0.95) 
     print(f"{'seed':>4} | {'train MSE':>9} | {'train acc':>9} | {'val MSE':>8} | {'val acc':>7}")
     accs = []
     for s in seeds:
-        (x, y), (xv, yv) = load_disk(n=1000, seed=s), load_disk(n=1000, seed=s + 1000)
+        (x, c), (xv, cv) = load_disk(n=1000, seed=s), load_disk(n=1000, seed=s + 1000)
         rng = np.random.default_rng(s)
-        model = nn.Sequential(nn.Linear(2, 25, rng=rng, dtype=F32), nn.ReLU(),
-                              nn.Linear(25, 25, rng=rng, dtype=F32), nn.ReLU(),
-                              nn.Linear(25, 25, rng=rng, dtype=F32), nn.Tanh(),
-                              nn.Linear(25, 2, rng=rng, dtype=F32))
+        model = nn.Sequential(nn.Linear(2, 25, rng=rng), nn.ReLU(),
+                              nn.Linear(25, 25, rng=rng), nn.ReLU(),
+                              nn.Linear(25, 25, rng=rng), nn.Tanh(),
+                              nn.Linear(25, 2, rng=rng))
         opt = nn.SGD(model.parameters(), lr=lr)
-        h = fit(model, nn.MSELoss(), opt, (x, nn.one_hot(y, 2)), (xv, nn.one_hot(yv, 2)),
-                epochs=epochs, batch_size=1, seed=s, scheduler=nn.StepDecay(opt, gamma),
+        h = fit(model, nn.MSELoss(), opt, (x, nn.one_hot(c, 2)), (xv, nn.one_hot(cv, 2)),
+                epochs=epochs, batch_size=1, seed=s, scheduler=nn.ExponentialLR(opt, gamma),
                 progress=False)
         accs.append(h.val_acc[-1])
         print(f"{s:>4} | {h.train_loss[-1]:9.5f} | {h.train_acc[-1]:9.4f} | {h.val_loss[-1]:8.5f} | "

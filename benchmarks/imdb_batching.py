@@ -37,12 +37,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     max_len = args.max_len or None
-    (x, y), _, (i2w, _), _ = load_imdb(vocab_size=20_000)
-    x, y = x[:args.n], y[:args.n]
+    (x, c), _, (i2w, _), _ = load_imdb(vocab_size=20_000)
+    x, c = x[:args.n], c[:args.n]
 
-    fixed = list(batch_fixed(x, y, args.batch_size, max_len=max_len))
+    fixed = list(batch_fixed(x, c, args.batch_size, max_len=max_len))
     slots = sum(b.numel() for b, _ in fixed) / len(fixed)
-    by_tokens = list(batch_by_tokens(x, y, int(slots), max_len=max_len))
+    by_tokens = list(batch_by_tokens(x, c, int(slots), max_len=max_len))
     print(f"{args.model} emb=hidden={args.size}, {len(x)} reviews, max_len={max_len}, "
           f"{args.threads} thread(s), load average {os.getloadavg()[0]:.1f}")
     print(f"token budget = mean slots of a fixed batch of {args.batch_size}: {int(slots)}")

@@ -48,14 +48,14 @@ def main() -> None:
         args.models, args.emb, args.hidden, args.clip, args.epochs, args.threads = (
             "lstm", 200, 200, 1.0, 2, 2)
     torch.set_num_threads(args.threads)
-    (x_train, y_train), (x_test, y_test), (i2w, _), _ = load_imdb(final=args.split == "test",
+    (x_train, c_train), (x_test, c_test), (i2w, _), _ = load_imdb(final=args.split == "test",
                                                                   vocab_size=args.vocab_size)
     epochs = args.epochs
     if args.quick:
-        x_train, y_train, x_test, y_test = (part[:2000] for part in (x_train, y_train, x_test,
-                                                                     y_test))
+        x_train, c_train, x_test, c_test = (part[:2000] for part in (x_train, c_train, x_test,
+                                                                     c_test))
         epochs = 1
-    test = list(batch_by_tokens(x_test, y_test, 4 * args.max_tokens, shuffle=False,
+    test = list(batch_by_tokens(x_test, c_test, 4 * args.max_tokens, shuffle=False,
                                 max_len=args.max_len))
     print(f"{len(x_train)} train / {len(x_test)} {args.split} reviews, vocab {len(i2w)}, max_len "
           f"{args.max_len}, {args.max_tokens} tokens/step, emb {args.emb}, hidden {args.hidden}, "
@@ -70,7 +70,7 @@ def main() -> None:
         torch.manual_seed(0)            # training apart from evaluation
         opt = make_optimizer(model, "adam", args.lr)
         for epoch in range(epochs):
-            batches = batch_by_tokens(x_train, y_train, args.max_tokens, seed=epoch,
+            batches = batch_by_tokens(x_train, c_train, args.max_tokens, seed=epoch,
                                       max_len=args.max_len)
             wall, cpu = time.perf_counter(), time.process_time()
             _, train_acc = train_epoch(model, opt, batches, clip=args.clip, epoch=epoch,

@@ -1,6 +1,6 @@
 """Softmax, cross-entropy, activations and their local derivatives (lesson 1).
 
-Every function works on one example (``o: (K,)``) or a batch (``o: (B, K)``, last axis = classes).
+Every function works on one example (``o: (C,)``) or a batch (``o: (B, C)``, last axis = classes).
 Each derivative is the formula of its docstring, written so it can sit next to the hand derivation.
 
 Batch convention: a batched loss is the *mean* over the B examples, so a batched gradient of the
@@ -12,7 +12,7 @@ import numpy as np
 
 
 def _labels(c, y: np.ndarray) -> np.ndarray:
-    """Check that the class labels ``c`` fit the scores ``y: (K,) or (B, K)``; return them as ints."""
+    """Check that the class labels ``c`` fit the scores ``y: (C,) or (B, C)``; return them as ints."""
     c = np.asarray(c)
     if not np.issubdtype(c.dtype, np.integer):
         raise TypeError(f"class labels must be integers, got dtype {c.dtype}; "
@@ -21,9 +21,9 @@ def _labels(c, y: np.ndarray) -> np.ndarray:
     if c.shape != expected:
         raise ValueError(f"scores of shape {y.shape} need labels of shape {expected}, "
                          f"got {c.shape}; a single example takes an int, a batch a (B,) array.")
-    K = y.shape[-1]
-    if c.size and (c.min() < 0 or c.max() >= K):
-        raise ValueError(f"class labels must lie in 0..{K - 1}, got {c.min()}..{c.max()}")
+    C = y.shape[-1]
+    if c.size and (c.min() < 0 or c.max() >= C):
+        raise ValueError(f"class labels must lie in 0..{C - 1}, got {c.min()}..{c.max()}")
     return c
 
 
@@ -32,14 +32,21 @@ def _pick(y: np.ndarray, c: np.ndarray) -> np.ndarray:
     return y[c] if y.ndim == 1 else y[np.arange(len(c)), c]
 
 
-def one_hot(c, K: int, dtype=np.float64) -> np.ndarray:
-    """onehot(c)_i = δ_ic: (K,) for an int ``c``, (B, K) for ``c: (B,)``."""
+def one_hot(c, num_classes: int, dtype=np.float32) -> np.ndarray:
+    """onehot(c)_i = δ_ic: (C,) for an int label ``c``, (B, C) for labels ``c: (B,)``, C = num_classes.
+
+    Float32 by default (an MSE target, a term of y - onehot(c)); ``torch.nn.functional.one_hot``
+    takes the same arguments and returns integers.
+    """
     c = np.asarray(c)
-    return (c[..., None] == np.arange(K)).astype(dtype)
+    if c.size and (c.min() < 0 or c.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in 0..{num_classes - 1} for {num_classes} "
+                         f"classes, got {c.min()}..{c.max()}")
+    return (c[..., None] == np.arange(num_classes)).astype(dtype)
 
 
 def softmax(o: np.ndarray) -> np.ndarray:
-    """y_i = exp(o_i) / Σ_j exp(o_j), along the last axis; ``o: (K,) or (B, K)``.
+    """y_i = exp(o_i) / Σ_j exp(o_j), along the last axis; ``o: (C,) or (B, C)``.
 
     Subtracting m = max_j o_j first changes nothing (the exp(-m) cancels) but keeps every
     exp(o_i - m) <= 1, so softmax([1000, 0]) = [1, exp(-1000)] = [1, 0] without overflow.
@@ -60,7 +67,7 @@ def log_softmax(o: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy(y: np.ndarray, c) -> float:
-    """L = -log y_c for probabilities ``y: (K,)`` and class ``c``; the mean over a batch (B, K).
+    """L = -log y_c for probabilities ``y: (C,)`` and class ``c``; the mean over a batch (B, C).
 
     A probability of exactly 0 for the true class gives ``inf`` (silently: it is the true value of
     -log 0, and one warning per call would flood a training loop); ``check_finite`` then stops
@@ -73,7 +80,7 @@ def cross_entropy(y: np.ndarray, c) -> float:
 
 
 def cross_entropy_from_logits(o: np.ndarray, c) -> float:
-    """L = -log softmax(o)_c = log Σ_j exp(o_j) - o_c; the mean over a batch ``o: (B, K)``.
+    """L = -log softmax(o)_c = log Σ_j exp(o_j) - o_c; the mean over a batch ``o: (B, C)``.
 
     The same number as ``cross_entropy(softmax(o), c)``, but finite whenever ``o`` is.
     """
@@ -96,28 +103,23 @@ def cross_entropy_grad(y: np.ndarray, c) -> np.ndarray:
 def softmax_jacobian(y: np.ndarray) -> np.ndarray:
     """dy_i/do_j = y_i (δ_ij - y_j), from the softmax output ``y``.
 
-    ``y: (K,)`` gives a (K, K) matrix J[i, j]; ``y: (B, K)`` gives one per example, (B, K, K).
+    ``y: (C,)`` gives a (C, C) matrix J[i, j]; ``y: (B, C)`` gives one per example, (B, C, C).
     Diagonal: y_i (1 - y_i); off the diagonal: -y_i y_j.
     """
     y = np.asarray(y)
     return y[..., :, None] * (np.eye(y.shape[-1], dtype=y.dtype) - y[..., None, :])
 
 
-def softmax_cross_entropy_grad(o: np.ndarray, c, y: np.ndarray | None = None) -> np.ndarray:
+def softmax_cross_entropy_grad(o: np.ndarray, c) -> np.ndarray:
     """dL/do = y - onehot(c) with y = softmax(o): the chain rule J^T dL/dy collapses to this.
 
-    For a batch ``o: (B, K)`` the result is (y - onehot(c)) / B, because the loss is the mean over
-    the batch. Pass ``y`` when softmax(o) is already computed (it is not recomputed then).
+    For a batch ``o: (B, C)`` the result is (y - onehot(c)) / B, because the loss is the mean over
+    the batch.
     """
-    o = np.asarray(o)
-    grad = softmax(o) if y is None else np.array(y, dtype=o.dtype, copy=True)
-    c = _labels(c, grad)
-    if grad.ndim == 1:
-        grad[c] -= 1
-        return grad
-    grad[np.arange(len(c)), c] -= 1
-    grad /= len(c)
-    return grad
+    y = softmax(o)
+    c = _labels(c, y)
+    dL_do = y - one_hot(c, y.shape[-1], dtype=y.dtype)
+    return dL_do if y.ndim == 1 else dL_do / len(c)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -2,7 +2,10 @@
 
 Central differences, (f(x + h) - f(x - h)) / 2h, have an error of order h^2 (one-sided ones: h),
 so in float64 h = 1e-5 .. 1e-6 gives about 1e-9 relative error on smooth functions. Checks need
-float64 throughout: in float32 the rounding error of f divided by 2h swamps the derivative.
+float64 throughout: in float32 the rounding error of f divided by 2h swamps the derivative. So
+``check_module`` and ``compare_to_torch`` convert to float64 themselves (a float32 network is
+checked in float64 and handed back unchanged), and ``numerical_gradient`` asks for a float64 ``x``,
+as ``torch.autograd.gradcheck`` does.
 """
 from __future__ import annotations
 
@@ -15,9 +18,11 @@ def _probes(f: Callable[[np.ndarray], Any], x: np.ndarray, h: float
             ) -> Iterator[tuple[tuple[int, ...], np.ndarray, np.ndarray]]:
     """For each entry of ``x``: (index, f(x + h e_i), f(x - h e_i)); ``x`` is changed in place and
     restored to the bit-identical original value after each entry."""
-    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"x must be a float ndarray (changed in place), got {type(x).__name__} "
-                        f"{getattr(x, 'dtype', '')}; use np.asarray(x, dtype=np.float64).")
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        raise TypeError(f"x must be a float64 ndarray (it is changed in place, and in float32 "
+                        f"rounding swamps a step of {h:g}), got {type(x).__name__} "
+                        f"{getattr(x, 'dtype', '')}; pass x.astype(np.float64), or build the "
+                        "model with dtype=np.float64 when f reads its weights")
     for index in np.ndindex(x.shape):
         original = x[index]
         try:
@@ -35,7 +40,7 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
                        ) -> np.ndarray:
     """dL/dx_i ≈ (f(x + h e_i) - f(x - h e_i)) / 2h for a scalar ``f``; returns the shape of ``x``.
 
-    ``x`` (a float ndarray, best float64) is modified in place during the call and restored exactly.
+    ``x`` (a float64 ndarray) is modified in place during the call and restored exactly.
     """
     grad = np.zeros(x.shape, dtype=np.float64)
     for index, plus, minus in _probes(f, x, h):
@@ -86,24 +91,35 @@ def check_module(module, x: np.ndarray, seed: int = 0, h: float = 1e-6) -> dict[
 
     ``module`` needs ``forward(x) -> y``, ``backward(grad_out) -> grad_in`` and
     ``named_parameters()`` yielding (name, param) with ndarrays ``param.value`` and ``param.grad``.
-    One forward + backward with a random upstream gradient g (seeded) gives the analytic gradients,
-    saved before any probing; then sum(forward(x) * g) is differentiated numerically w.r.t. x and
-    every parameter (those probes call forward only, so no gradient accumulates). Errors are
-    ``rel_error``. The forward must be deterministic: put Dropout in eval mode or fix its mask.
-    Use float64 parameters and inputs.
+    The check runs in float64 whatever the module's dtype: each parameter's value is replaced by a
+    float64 copy for the check and restored afterwards (the same array, unchanged; ``grad`` is
+    left at zero). One forward + backward with a random upstream gradient g (seeded) gives the
+    analytic gradients, saved before any probing; then sum(forward(x) * g) is differentiated
+    numerically w.r.t. x and every parameter (those probes call forward only, so no gradient
+    accumulates). Errors are ``rel_error``. The forward must be deterministic: put Dropout in
+    eval mode or fix its mask.
     """
-    x = np.array(x, dtype=np.float64)
+    params = dict(module.named_parameters())
+    if "input" in params:
+        raise ValueError("a parameter is named 'input', which clashes with the input's key")
+    originals = {name: p.value for name, p in params.items()}
+    try:
+        for p in params.values():
+            p.value = np.array(p.value, dtype=np.float64)
+            p.grad = np.zeros_like(p.value)  # backward may accumulate into grad; start from 0
+        return _check_float64(module, np.array(x, dtype=np.float64), params, seed, h)
+    finally:
+        for name, p in params.items():
+            p.value = originals[name]
+            p.grad = np.zeros_like(p.value)
+
+
+def _check_float64(module, x: np.ndarray, params: dict, seed: int, h: float) -> dict[str, float]:
     y = np.array(module.forward(x), dtype=np.float64)
     if not np.array_equal(y, module.forward(x)):
         raise ValueError("module.forward gave two different outputs for the same input; finite "
                          "differences need a deterministic forward (Dropout in eval mode or a "
                          "fixed mask).")
-    params = dict(module.named_parameters())
-    if "input" in params:
-        raise ValueError("a parameter is named 'input', which clashes with the input's key")
-    for p in params.values():
-        if p.grad is not None:
-            p.grad[...] = 0  # backward may accumulate into grad; start from 0.
     grad_out = np.random.default_rng(seed).standard_normal(y.shape)
     analytic = {"input": np.array(module.backward(grad_out), dtype=np.float64)}
     analytic.update({name: np.array(p.grad, dtype=np.float64) for name, p in params.items()})

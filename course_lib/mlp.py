@@ -1,9 +1,10 @@
 """MLP: lesson 2's network on a batch of B examples at once, with NumPy (lesson 3).
 
-    K = X @ W1 + b1    H = act(K)    O = H @ W2 + b2    Y = softmax(O)    L = mean_b -log Y[b, c_b]
+    K = X @ W1 + b1    H = f(K)    O = H @ W2 + b2    Y = softmax(O)    L = mean_b -log Y[b, c_b]
 
 Row b of each matrix is what ``ScalarMLP`` computes for example b; the loops over units became
-matrix products, and the loop over examples became the batch axis.
+matrix products, and the loop over examples became the batch axis. Capitals are batches:
+X (B, n_in) inputs, K and H (B, n_hidden), O logits and Y probabilities (B, n_out); c (B,) labels.
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import math
 
 import numpy as np
 
-from .functions import ACTIVATIONS, cross_entropy_from_logits, softmax, softmax_cross_entropy_grad
-from .train import History, check_finite, minibatch_indices, progress as progress_bar
+from .functions import ACTIVATIONS, cross_entropy_from_logits, one_hot, softmax
+from .train import History, check_finite, minibatch_indices, progress_bar
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -21,14 +22,14 @@ class MLP:
     """n_in -> n_hidden (``activation``) -> n_out (softmax), cross-entropy loss, on batches.
 
     ``params``: W1 (n_in, n_hidden), b1 (n_hidden,), W2 (n_hidden, n_out), b2 (n_out,), all of
-    ``dtype`` (float32 is about twice as fast; the checks against ScalarMLP and torch use float64).
+    ``dtype``: float32 by default, as in PyTorch; gradient checks ask for ``dtype=np.float64``.
     Init: W ~ normal(0, sqrt(gain / fan_in)) from ``np.random.default_rng(seed)``, gain 2 for relu
     (He: relu zeroes half the units, doubling the variance makes up for it) and 1 for sigmoid/tanh
     (LeCun), b = 0. Either keeps each layer's pre-activations of order 1 for any layer width.
     """
 
     def __init__(self, n_in: int, n_hidden: int, n_out: int, activation: str = "sigmoid",
-                 seed: int = 0, dtype=np.float64):
+                 seed: int = 0, dtype=np.float32):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.activation = activation
@@ -43,7 +44,7 @@ class MLP:
         }
 
     @classmethod
-    def from_params(cls, params: dict, activation: str = "sigmoid", dtype=np.float64) -> MLP:
+    def from_params(cls, params: dict, activation: str = "sigmoid", dtype=np.float32) -> MLP:
         """A network with the given weights (copied; nested lists such as ``ScalarMLP.params`` work)."""
         arrays = {name: np.array(params[name], dtype=dtype) for name in PARAM_NAMES}
         if arrays["W1"].ndim != 2 or arrays["W2"].ndim != 2:
@@ -61,7 +62,7 @@ class MLP:
         return net
 
     def _as_batch(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=self.dtype)  # no copy when X already has our dtype
+        X = np.asarray(X, dtype=self.dtype)  # the network's dtype; no copy when X already has it
         n_in = self.params["W1"].shape[0]
         if X.ndim != 2 or X.shape[1] != n_in:
             raise ValueError(f"expected a batch X of shape (B, {n_in}), got {X.shape}; "
@@ -69,37 +70,35 @@ class MLP:
         return X
 
     def forward(self, X) -> dict[str, np.ndarray]:
-        """``X: (B, n_in)`` -> {"X", "k": (B, n_hidden), "h", "o": (B, n_out), "y"}; "y" = probabilities."""
+        """``X: (B, n_in)`` -> the cache {"X", "K": (B, n_hidden), "H", "O": (B, n_out), "Y"}."""
         X = self._as_batch(X)
-        act, _ = ACTIVATIONS[self.activation]
+        f, _ = ACTIVATIONS[self.activation]
         p = self.params
-        k = X @ p["W1"] + p["b1"]
-        h = act(k)
-        o = h @ p["W2"] + p["b2"]
-        return {"X": X, "k": k, "h": h, "o": o, "y": softmax(o)}
+        K = X @ p["W1"] + p["b1"]
+        H = f(K)
+        O = H @ p["W2"] + p["b2"]
+        return {"X": X, "K": K, "H": H, "O": O, "Y": softmax(O)}
 
     def backward(self, cache: dict[str, np.ndarray], c: np.ndarray) -> dict[str, np.ndarray]:
-        """Gradients of the mean loss w.r.t. the params, from ``forward``'s cache and labels ``c: (B,)``.
-
-        Each line is ScalarMLP.backward with the loop over examples folded into a matrix product,
-        which also sums the B per-example gradients (the 1/B of the mean is already in dL_do).
-        """
-        _, act_grad = ACTIVATIONS[self.activation]
-        X, k, h = cache["X"], cache["k"], cache["h"]
-        dL_do = softmax_cross_entropy_grad(cache["o"], c, y=cache["y"])  # (B, n_out), already / B
-        # np.dot, not @: for B = 1 these are outer products, where @ is ~5x slower than np.dot.
-        dL_dW2 = np.dot(h.T, dL_do)
-        dL_db2 = dL_do.sum(axis=0)
-        dL_dh = dL_do @ self.params["W2"].T
-        dL_dk = dL_dh * act_grad(k, h)
-        dL_dW1 = np.dot(X.T, dL_dk)
-        dL_db1 = dL_dk.sum(axis=0)
+        """Gradients of the mean loss w.r.t. W1, b1, W2, b2, from ``forward``'s cache and labels
+        ``c: (B,)``: lesson 3's seven lines, each ScalarMLP.backward with the loop over examples
+        folded into a matrix product (which also sums the B per-example gradients)."""
+        _, f_grad = ACTIVATIONS[self.activation]
+        X, K, H, Y = cache["X"], cache["K"], cache["H"], cache["Y"]
+        B = len(X)
+        dL_dO = (Y - one_hot(c, Y.shape[1])) / B
+        dL_dW2 = H.T @ dL_dO
+        dL_db2 = dL_dO.sum(axis=0)
+        dL_dH = dL_dO @ self.params["W2"].T
+        dL_dK = dL_dH * f_grad(K, H)
+        dL_dW1 = X.T @ dL_dK
+        dL_db1 = dL_dK.sum(axis=0)
         return {"W1": dL_dW1, "b1": dL_db1, "W2": dL_dW2, "b2": dL_db2}
 
-    def loss_and_grads(self, X, y) -> tuple[float, dict[str, np.ndarray]]:
-        """(mean cross-entropy over the batch, its gradients) for ``X: (B, n_in)``, labels ``y: (B,)``."""
+    def loss_and_grads(self, X, c) -> tuple[float, dict[str, np.ndarray]]:
+        """(mean cross-entropy over the batch, its gradients) for ``X: (B, n_in)``, labels ``c: (B,)``."""
         cache = self.forward(X)
-        return cross_entropy_from_logits(cache["o"], y), self.backward(cache, y)
+        return cross_entropy_from_logits(cache["O"], c), self.backward(cache, c)
 
     def step(self, grads: dict[str, np.ndarray], lr: float) -> None:
         """Gradient descent in place: p <- p - lr * grads[p] for W1, b1, W2, b2."""
@@ -107,31 +106,31 @@ class MLP:
             self.params[name] -= lr * grads[name]
 
     def predict(self, X) -> np.ndarray:
-        """(B,) ints: the class with the largest output, for ``X: (B, n_in)``."""
-        return self.forward(X)["o"].argmax(axis=1)
+        """(B,) ints: the class with the largest logit, for ``X: (B, n_in)``."""
+        return self.forward(X)["O"].argmax(axis=1)
 
-    def accuracy(self, X, y) -> float:
-        """Fraction of the examples ``X: (B, n_in)`` whose predicted class equals ``y: (B,)``."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+    def accuracy(self, X, c) -> float:
+        """Fraction of the examples ``X: (B, n_in)`` whose predicted class equals ``c: (B,)``."""
+        return float(np.mean(self.predict(X) == np.asarray(c)))
 
-    def evaluate(self, X, y) -> tuple[float, float]:
-        """(mean loss, accuracy) on ``X: (B, n_in)``, ``y: (B,)``."""
-        o = self.forward(X)["o"]
-        y = np.asarray(y)
-        return cross_entropy_from_logits(o, y), float(np.mean(o.argmax(axis=1) == y))
+    def evaluate(self, X, c) -> tuple[float, float]:
+        """(mean loss, accuracy) on ``X: (B, n_in)``, labels ``c: (B,)``."""
+        O = self.forward(X)["O"]
+        c = np.asarray(c)
+        return cross_entropy_from_logits(O, c), float(np.mean(O.argmax(axis=1) == c))
 
-    def fit(self, xtrain, ytrain, epochs: int = 5, lr: float = 0.1, batch_size: int = 32,
-            seed: int = 0, x_val=None, y_val=None, progress: bool = True) -> History:
+    def fit(self, x_train, c_train, epochs: int = 5, lr: float = 0.1, batch_size: int = 32,
+            seed: int = 0, x_val=None, c_val=None, progress: bool = True) -> History:
         """Minibatch SGD on the mean loss; ``batch_size=1`` is per-example SGD as in ScalarMLP.fit.
 
-        ``xtrain: (N, n_in)``, ``ytrain: (N,)`` ints; converted to ``dtype`` once (no copy if they
-        already are). Each epoch visits a fresh permutation (``np.random.default_rng(seed)``).
+        ``x_train: (N, n_in)``, ``c_train: (N,)`` ints; converted to ``dtype`` once (no copy if
+        they already are). Each epoch visits a fresh permutation (``np.random.default_rng(seed)``).
         History: per-update batch losses (``iteration_loss``); per epoch the train loss/accuracy
         measured on each batch before its update, and validation loss/accuracy after the epoch.
         """
-        X, y = self._as_batch(xtrain), np.asarray(ytrain)
-        if len(X) != len(y) or len(X) == 0:
-            raise ValueError(f"need as many labels as inputs (at least one), got {len(X)} and {len(y)}")
+        X, c = self._as_batch(x_train), np.asarray(c_train)
+        if len(X) != len(c) or len(X) == 0:
+            raise ValueError(f"need as many labels as inputs (at least one), got {len(X)} and {len(c)}")
         rng = np.random.default_rng(seed)
         history = History()
         bar = progress_bar(range(epochs), progress, desc="epochs", unit="epoch")
@@ -141,14 +140,14 @@ class MLP:
             # TrainingDiverged with hints says more than a screen of RuntimeWarnings.
             with np.errstate(over="ignore", invalid="ignore"):
                 for step, idx in enumerate(minibatch_indices(len(X), batch_size, rng), 1):
-                    cache, c = self.forward(X[idx]), y[idx]
-                    loss = check_finite(cross_entropy_from_logits(cache["o"], c),
+                    cache, c_batch = self.forward(X[idx]), c[idx]
+                    loss = check_finite(cross_entropy_from_logits(cache["O"], c_batch),
                                         f"epoch {epoch + 1}, batch {step}")
-                    self.step(self.backward(cache, c), lr)
+                    self.step(self.backward(cache, c_batch), lr)
                     history.iteration_loss.append(loss)
                     total += loss * len(idx)
-                    correct += int(np.count_nonzero(cache["o"].argmax(axis=1) == c))
-            val_loss, val_acc = (self.evaluate(x_val, y_val) if x_val is not None
+                    correct += int(np.count_nonzero(cache["O"].argmax(axis=1) == c_batch))
+            val_loss, val_acc = (self.evaluate(x_val, c_val) if x_val is not None
                                  else (math.nan, math.nan))
             history.append(total / len(X), correct / len(X), val_loss, val_acc)
             if hasattr(bar, "set_postfix"):

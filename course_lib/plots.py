@@ -78,11 +78,11 @@ def plot_mean_std(curves: np.ndarray, label: str, ax: plt.Axes | None = None) ->
 
 
 def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                           y: np.ndarray, ax: plt.Axes | None = None, resolution: int = 200,
+                           c: np.ndarray, ax: plt.Axes | None = None, resolution: int = 200,
                            margin: float = 0.1) -> plt.Axes:
     """Shade the class ``predict`` gives each point of a grid; scatter the data on top.
 
-    predict: (N, 2) float32 -> (N,) int labels.  x: (N, 2), y: (N,).
+    predict: (N, 2) float32 -> (N,) int labels.  x: (N, 2), c: (N,).
     """
     ax = _axes(ax, (5, 5))
     lo, hi = x.min(axis=0) - margin, x.max(axis=0) + margin
@@ -90,23 +90,23 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], x: np.nd
     grid = np.stack([g0.ravel(), g1.ravel()], axis=1).astype(np.float32)
     z = np.asarray(predict(grid)).reshape(g0.shape)
     ax.contourf(g0, g1, z, levels=[-0.5, 0.5, 1.5], colors=["#c6dbef", "#fdd0a2"], alpha=0.8)
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=6, edgecolors="none")
+    ax.scatter(x[:, 0], x[:, 1], c=c, cmap="coolwarm", s=6, edgecolors="none")
     ax.set_aspect("equal")
     return ax
 
 
-def plot_mistakes(x: np.ndarray, y: np.ndarray, y_pred: np.ndarray, ax: plt.Axes | None = None,
+def plot_mistakes(x: np.ndarray, c: np.ndarray, c_pred: np.ndarray, ax: plt.Axes | None = None,
                   circle: tuple[tuple[float, float], float] | None = None) -> plt.Axes:
     """Correct points faint, misclassified ones as red crosses; optionally the true circle.
 
     circle: ((cx, cy), radius), e.g. the disk set's boundary.
     """
     ax = _axes(ax, (5, 5))
-    wrong = y_pred != y
-    ax.scatter(x[~wrong, 0], x[~wrong, 1], c=y[~wrong], cmap="coolwarm", s=8, alpha=0.4,
+    wrong = c_pred != c
+    ax.scatter(x[~wrong, 0], x[~wrong, 1], c=c[~wrong], cmap="coolwarm", s=8, alpha=0.4,
                edgecolors="none")
     ax.scatter(x[wrong, 0], x[wrong, 1], marker="x", color="red", s=40,
-               label=f"misclassified ({int(wrong.sum())} of {len(y)})")
+               label=f"misclassified ({int(wrong.sum())} of {len(c)})")
     if circle is not None:
         (cx, cy), r = circle
         ax.add_patch(plt.Circle((cx, cy), r, fill=False, color="black", lw=1.5, label="true boundary"))

@@ -20,8 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .train import History, TrainingDiverged, check_finite
-from .train import progress as progress_bar
+from .train import History, TrainingDiverged, check_finite, progress_bar
 
 KINDS = ("mlp", "elman", "rnn", "lstm")
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
@@ -64,14 +63,11 @@ class ElmanRNN(nn.Module):
         f = NONLINEARITIES[self.nonlinearity]
         B = x.shape[0]
         h = x.new_zeros(B, self.hidden_size) if h0 is None else h0[0]
-        # One big product for all time steps instead of T small ones inside the loop, and
-        # unbind instead of x[:, t], whose backward would rebuild a (B, T, H) tensor per step.
-        inputs = torch.addmm(self.bias_ih_l0 + self.bias_hh_l0, x.reshape(-1, x.shape[-1]),
-                             self.weight_ih_l0.t()).view(B, -1, self.hidden_size)
-        W_hh_T = self.weight_hh_l0.t()
+        # The terms that do not depend on h, for every time step at once: one product, not T.
+        x_proj = x @ self.weight_ih_l0.T + self.bias_ih_l0 + self.bias_hh_l0  # (B, T, hidden)
         hs = []
-        for a_t in inputs.unbind(1):
-            h_new = f(torch.addmm(a_t, h, W_hh_T))
+        for x_t in x_proj.unbind(1):  # unbind, not x_proj[:, t]: cheaper to backpropagate
+            h_new = f(x_t + h @ self.weight_hh_l0.T)
             h = h_new + h if self.residual else h_new
             hs.append(h)
         out = torch.stack(hs, 1) if hs else x.new_zeros(B, 0, self.hidden_size)
@@ -137,7 +133,7 @@ class SentimentClassifier(nn.Module):
 
 # --- training ------------------------------------------------------------------------
 
-Batch = tuple[torch.Tensor, torch.Tensor]  # x: (B, T) int64, y: (B,) int64
+Batch = tuple[torch.Tensor, torch.Tensor]  # x: (B, T) int64 word ids, c: (B,) int64 labels
 
 
 @dataclass
@@ -171,11 +167,11 @@ def evaluate(model: nn.Module, batches: Iterable[Batch]) -> tuple[float, float]:
     loss_sum, correct, n = 0.0, 0, 0
     try:
         with torch.inference_mode():
-            for x, y in batches:
+            for x, c in batches:
                 logits = model(x)
-                loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-                correct += int((logits.argmax(1) == y).sum())
-                n += len(y)
+                loss_sum += F.cross_entropy(logits, c, reduction="sum").item()
+                correct += int((logits.argmax(1) == c).sum())
+                n += len(c)
     finally:
         model.train(was_training)
     if n == 0:
@@ -195,9 +191,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Ite
     history = history if history is not None else RNNHistory()
     loss_sum, correct, n = 0.0, 0, 0
     bar = progress_bar(batches, progress, desc=f"epoch {epoch + 1}", leave=False)
-    for step, (x, y) in enumerate(bar):
+    for step, (x, c) in enumerate(bar):
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, c)
         batch_loss = check_finite(loss.item(), f"epoch {epoch + 1}, step {step + 1}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -205,12 +201,12 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Ite
             nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
 
-        batch_correct = int((logits.argmax(1) == y).sum())
-        loss_sum += batch_loss * len(y)
+        batch_correct = int((logits.argmax(1) == c).sum())
+        loss_sum += batch_loss * len(c)
         correct += batch_correct
-        n += len(y)
+        n += len(c)
         history.batch_loss.append(batch_loss)
-        history.batch_acc.append(batch_correct / len(y))
+        history.batch_acc.append(batch_correct / len(c))
         history.running_loss.append(loss_sum / n)
         history.running_acc.append(correct / n)
         if progress and step % 20 == 0:
@@ -227,7 +223,7 @@ def fit(model: nn.Module, train_batches_fn: Callable[[int], Iterable[Batch]],
     """Train ``model`` for ``epochs`` epochs with Adam (or plain SGD); returns its history.
 
     ``train_batches_fn(epoch)`` makes that epoch's batches, e.g.
-    ``lambda e: batch_by_tokens(x, y, 8192, seed=e, max_len=256)``; ``val_batches`` is a list
+    ``lambda e: batch_by_tokens(x, c, 8192, seed=e, max_len=256)``; ``val_batches`` is a list
     of batches evaluated after every epoch. The learning rate is multiplied by ``lr_decay``
     after every epoch (0.5 steadies the max-pool models late in training). ``seed`` fixes
     dropout. Denormal floats are flushed

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 
-from .train import History, check_finite, progress as progress_bar
+from .train import History, check_finite, progress_bar
 
 
 def sigmoid(k: float) -> float:
@@ -146,20 +146,20 @@ class ScalarMLP:
             correct += _argmax(cache["o"]) == c
         return total / max(len(cs), 1), correct / max(len(cs), 1)
 
-    def fit(self, x_train, y_train, epochs: int = 1, lr: float = 0.01, seed: int = 0,
-            x_val=None, y_val=None, progress: bool = True, log_every: int = 1000
+    def fit(self, x_train, c_train, epochs: int = 1, lr: float = 0.01, seed: int = 0,
+            x_val=None, c_val=None, progress: bool = True, log_every: int = 1000
             ) -> History:
         """Stochastic gradient descent, one example per update, in a fresh shuffled order each epoch.
 
-        ``x_train: (N, n_in)`` and ``y_train: (N,)`` int labels, as NumPy arrays or lists.
+        ``x_train: (N, n_in)`` and ``c_train: (N,)`` int labels, as NumPy arrays or lists.
         Returns per-update losses (``iteration_loss``) and per-epoch train loss/accuracy (measured
         on each example just before its update) and validation loss/accuracy (after the epoch).
         The progress bar shows the mean loss of the last ``log_every`` updates.
         """
-        xs, cs = _as_lists(x_train, y_train)
+        xs, cs = _as_lists(x_train, c_train)
         if not xs:
             raise ValueError("fit needs at least one training example, got 0")
-        val = _as_lists(x_val, y_val) if x_val is not None else None
+        val = _as_lists(x_val, c_val) if x_val is not None else None
         order = list(range(len(xs)))
         rng = random.Random(seed)
         history = History()

@@ -49,7 +49,7 @@ def minibatch_indices(n: int, batch_size: int, rng: np.random.Generator | None =
         yield order[start:start + batch_size]
 
 
-def progress(iterable: Iterable[T], enable: bool = True, **tqdm_kwargs) -> Iterable[T]:
+def progress_bar(iterable: Iterable[T], enable: bool = True, **tqdm_kwargs) -> Iterable[T]:
     """Wrap ``iterable`` in a ``tqdm.auto`` bar (a widget in Jupyter, text in a terminal)."""
     if not enable:
         return iterable
@@ -79,45 +79,42 @@ class History:
         return len(self.train_loss)
 
 
-_progress_bar = progress  # fit() has a ``progress`` flag that hides the function's name
-
-
-def _n_correct(out: np.ndarray, y: np.ndarray) -> float:
-    """How many rows of ``out`` (B, C) have their argmax at the label: y (B,) ints or one-hot (B, C)."""
+def _n_correct(out: np.ndarray, t: np.ndarray) -> float:
+    """How many rows of ``out`` (B, C) have their argmax at the label: t (B,) ints or one-hot (B, C)."""
     if out.ndim != 2 or out.shape[1] < 2:
         return math.nan  # a single output has no argmax to compare
-    labels = y if y.ndim == 1 else y.argmax(axis=1)
-    return float(np.count_nonzero(out.argmax(axis=1) == labels))
+    c = t if t.ndim == 1 else t.argmax(axis=1)
+    return float(np.count_nonzero(out.argmax(axis=1) == c))
 
 
-def _check_data(x: np.ndarray, y: np.ndarray, name: str) -> None:
-    if len(x) != len(y):
-        raise ValueError(f"{name} has {len(x)} inputs but {len(y)} targets: pass {name}=(x, y) "
+def _check_data(x: np.ndarray, t: np.ndarray, name: str) -> None:
+    if len(x) != len(t):
+        raise ValueError(f"{name} has {len(x)} inputs but {len(t)} targets: pass {name}=(x, t) "
                          "with one target row per input row")
     if len(x) == 0:
         raise ValueError(f"{name} is empty")
 
 
-def evaluate(model, loss_fn, x: np.ndarray, y: np.ndarray, batch_size: int = 1024
+def evaluate(model, loss_fn, x: np.ndarray, t: np.ndarray, batch_size: int = 1024
              ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on (x, y), in eval mode (Dropout off), without gradients.
+    """Mean loss and accuracy of ``model`` on (x, t), in eval mode (Dropout off), without gradients.
 
-    x: (N, ...) inputs; y: (N,) integer labels or (N, C) one-hot targets, whatever ``loss_fn``
+    x: (N, ...) inputs; t: (N,) integer labels or (N, C) one-hot targets, whatever ``loss_fn``
     takes. Accuracy is the fraction of rows whose output argmax is the label (the argmax of a
     one-hot row); nan for a model with a single output. Batch losses are weighted by batch size,
     so the result equals the loss of one big batch for losses that average over the batch.
     The model's train/eval mode is restored afterwards.
     """
-    _check_data(x, y, "evaluate's data")
+    _check_data(x, t, "evaluate's data")
     was_training = model.training
     model.eval()
     try:
         total_loss = correct = 0.0
         for start in range(0, len(x), batch_size):
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            xb, tb = x[start:start + batch_size], t[start:start + batch_size]
             out = model.forward(xb)
-            total_loss += loss_fn(out, yb) * len(xb)
-            correct += _n_correct(out, yb)
+            total_loss += loss_fn(out, tb) * len(xb)
+            correct += _n_correct(out, tb)
     finally:
         model.train(was_training)
     return total_loss / len(x), correct / len(x)
@@ -128,9 +125,9 @@ def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
         seed: int = 0, scheduler=None, progress: bool = True) -> History:
     """Train a Module with minibatch SGD; returns the per-epoch :class:`History`.
 
-    train, val: ``(x, y)`` with x: (N, ...) and y: (N,) integer labels or (N, C) targets. The
-    targets go to ``loss_fn`` unchanged: for MSELoss on classes pass one-hot rows,
-    ``train=(x, one_hot(y, C))``; accuracy compares argmaxes either way.
+    train, val: ``(x, t)`` with x: (N, ...) and targets t: (N,) integer labels c or (N, C) rows.
+    The targets go to ``loss_fn`` unchanged: for MSELoss on classes pass one-hot rows,
+    ``train=(x, one_hot(c, C))``; accuracy compares argmaxes either way.
 
     Each epoch shuffles with a generator seeded by ``seed`` (same seed, same model seeds: the
     same run, bit for bit), runs forward / loss / zero_grad / backward / step per batch in
@@ -140,26 +137,26 @@ def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
     A NaN or infinite batch loss raises :class:`TrainingDiverged` with hints. The model is left
     in eval mode.
     """
-    x, y = train
-    _check_data(x, y, "train")
+    x, t = train
+    _check_data(x, t, "train")
     if val is not None:
         _check_data(*val, "val")
     rng = np.random.default_rng(seed)
     history = History()
-    bar = _progress_bar(range(epochs), enable=progress, desc="fit", unit="epoch")
+    bar = progress_bar(range(epochs), enable=progress, desc="fit", unit="epoch")
     for epoch in bar:
         model.train()
         total_loss = correct = 0.0
         for i, idx in enumerate(minibatch_indices(len(x), batch_size, rng)):
-            xb, yb = x[idx], y[idx]
+            xb, tb = x[idx], t[idx]
             out = model.forward(xb)
-            loss = check_finite(loss_fn(out, yb), f"epoch {epoch + 1}, batch {i + 1}")
+            loss = check_finite(loss_fn(out, tb), f"epoch {epoch + 1}, batch {i + 1}")
             optimizer.zero_grad()
             model.backward(loss_fn.backward())
             optimizer.step()
             history.iteration_loss.append(loss)
             total_loss += loss * len(idx)
-            correct += _n_correct(out, yb)
+            correct += _n_correct(out, tb)
         val_loss, val_acc = evaluate(model, loss_fn, *val) if val is not None else (math.nan,) * 2
         history.append(total_loss / len(x), correct / len(x), val_loss, val_acc)
         if scheduler is not None:

@@ -146,3 +146,8 @@ def test_compare_to_torch_names_both_shapes_when_they_differ():
 def test_compare_to_torch_explains_a_missing_grad():
     with pytest.raises(ValueError, match="backward"):
         compare_to_torch("dW", X, torch.tensor(X).grad, verbose=False)
+
+
+def test_numerical_gradient_asks_for_float64_and_says_how():
+    with pytest.raises(TypeError, match=r"float64.*astype\(np.float64\)"):
+        numerical_gradient(lambda v: float(np.sum(v ** 2)), np.ones(3, np.float32))

@@ -31,12 +31,12 @@ def test_params_have_the_documented_shapes():
 def test_equal_to_scalar_mlp_on_the_same_weights_and_sample():
     params = random_params()
     scalar = ScalarMLP.from_params({k: v.tolist() for k, v in params.items()})
-    net = MLP.from_params(params)
+    net = MLP.from_params(params, dtype=np.float64)
     for b in range(len(X)):
         expected = scalar.forward(X[b].tolist(), int(C[b]))
         cache = net.forward(X[b:b + 1])
-        for name in ["k", "h", "o", "y"]:
-            np.testing.assert_allclose(cache[name][0], expected[name], rtol=0, atol=1e-12)
+        for name in ["k", "h", "o", "y"]:  # the scalar net's k is row 0 of the batch's K
+            np.testing.assert_allclose(cache[name.upper()][0], expected[name], rtol=0, atol=1e-12)
         loss, grads = net.loss_and_grads(X[b:b + 1], C[b:b + 1])
         scalar_loss, scalar_grads = scalar.loss_and_grads(X[b].tolist(), int(C[b]))
         assert abs(loss - scalar_loss) < 1e-12
@@ -45,7 +45,7 @@ def test_equal_to_scalar_mlp_on_the_same_weights_and_sample():
 
 
 def test_batch_gradient_is_the_mean_of_per_example_gradients():
-    net = MLP.from_params(random_params())
+    net = MLP.from_params(random_params(), dtype=np.float64)
     _, grads = net.loss_and_grads(X, C)
     per_example = [net.loss_and_grads(X[b:b + 1], C[b:b + 1])[1] for b in range(len(X))]
     for name in grads:
@@ -56,7 +56,7 @@ def test_batch_gradient_is_the_mean_of_per_example_gradients():
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_equal_to_torch_autograd_on_a_batch(activation, capsys):
     params = random_params(seed=1)
-    net = MLP.from_params(params, activation=activation)
+    net = MLP.from_params(params, activation=activation, dtype=np.float64)
     loss, grads = net.loss_and_grads(X, C)
     t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[activation]
@@ -64,25 +64,25 @@ def test_equal_to_torch_autograd_on_a_batch(activation, capsys):
     torch_loss = torch.nn.functional.cross_entropy(o, torch.tensor(C))
     torch_loss.backward()
     assert loss == pytest.approx(torch_loss.item(), rel=1e-13)
-    assert compare_to_torch("o", net.forward(X)["o"], o)
+    assert compare_to_torch("O", net.forward(X)["O"], o)
     assert all(compare_to_torch(f"d{name}", grads[name], t[name].grad) for name in params)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_gradients_match_finite_differences(activation):
-    net = MLP.from_params(random_params(seed=2), activation=activation)
+    net = MLP.from_params(random_params(seed=2), activation=activation, dtype=np.float64)
     _, grads = net.loss_and_grads(X, C)
     for name, value in net.params.items():
         numeric = numerical_gradient(lambda _: net.loss_and_grads(X, C)[0], value)
         assert rel_error(grads[name], numeric) < 1e-7, name
 
 
-def test_float32_stays_float32():
-    net = MLP(4, 5, 3, dtype=np.float32)
-    cache = net.forward(X)
+def test_float32_by_default_and_float64_inputs_do_not_upcast_it():
+    net = MLP(4, 5, 3)
+    cache = net.forward(X)  # X is float64
     _, grads = net.loss_and_grads(X, C)
     net.fit(X, C, epochs=1, lr=0.1, batch_size=2, progress=False)
-    assert cache["y"].dtype == np.float32
+    assert cache["Y"].dtype == np.float32
     assert all(g.dtype == np.float32 for g in grads.values())
     assert all(p.dtype == np.float32 for p in net.params.values())
 
@@ -99,7 +99,7 @@ def test_predict_and_accuracy():
     net = MLP.from_params(random_params())
     predicted = net.predict(X)
     assert predicted.shape == (6,)
-    np.testing.assert_array_equal(predicted, net.forward(X)["y"].argmax(axis=1))
+    np.testing.assert_array_equal(predicted, net.forward(X)["Y"].argmax(axis=1))
     assert net.accuracy(X, predicted) == 1.0
     assert net.accuracy(X, (predicted + 1) % 3) == 0.0
 
@@ -113,10 +113,10 @@ def test_helpful_errors():
 
 @pytest.mark.parametrize("activation", ["sigmoid", "relu"])
 def test_fit_reaches_high_accuracy_on_a_small_2d_problem(activation):
-    (xtrain, ytrain), (xval, yval), _ = load_synth(3000, 1000, seed=1)
+    (x_train, c_train), (x_val, c_val), _ = load_synth(3000, 1000, seed=1)
     net = MLP(2, 16, 2, activation=activation, seed=0)
-    history = net.fit(xtrain, ytrain, epochs=10, lr=1.0 if activation == "sigmoid" else 0.3,
-                      batch_size=16, x_val=xval, y_val=yval, progress=False)
+    history = net.fit(x_train, c_train, epochs=10, lr=1.0 if activation == "sigmoid" else 0.3,
+                      batch_size=16, x_val=x_val, c_val=c_val, progress=False)
     assert isinstance(history, History) and len(history) == 10
     assert len(history.iteration_loss) == 10 * 188
     assert history.train_loss[-1] < 0.5 * history.train_loss[0]
@@ -129,9 +129,9 @@ def test_batch_size_one_is_per_example_sgd():
 
 
 def test_huge_learning_rate_stops_with_training_diverged_and_no_warning_storm():
-    (xtrain, ytrain), _, _ = load_synth(500, 0, seed=0)
+    (x_train, c_train), _, _ = load_synth(500, 0, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(TrainingDiverged, match="epoch 1, batch"):
-            MLP(2, 16, 2, activation="relu").fit(xtrain, ytrain, epochs=3, lr=1e10, batch_size=16,
+            MLP(2, 16, 2, activation="relu").fit(x_train, c_train, epochs=3, lr=1e10, batch_size=16,
                                                   progress=False)

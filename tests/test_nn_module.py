@@ -62,12 +62,31 @@ def test_gradient_written_by_hand_after_zero_grad_is_kept_by_backward():
     np.testing.assert_allclose(lin.weight.grad, 1.0 + x.T @ g)
 
 
-def test_grad_can_be_replaced_only_by_an_array_of_the_same_shape():
+def test_zero_grad_clears_grad_in_place():
     p = Parameter(np.zeros((2, 2)))
-    p.grad = np.ones((2, 2))
-    np.testing.assert_array_equal(p.grad, np.ones((2, 2)))
-    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
-        p.grad = np.ones(3)
+    grad = p.grad
+    grad += 1.0
+    p.zero_grad()
+    assert p.grad is grad and not grad.any()
+
+
+def test_layers_default_to_float32_like_pytorch():
+    net = Sequential(Linear(3, 4), ReLU(), Linear(4, 2))
+    assert all(p.value.dtype == np.float32 == p.grad.dtype for p in net.parameters())
+
+
+def test_sequential_refuses_layers_of_different_dtypes():
+    with pytest.raises(TypeError, match=r"layer 2 .*float64.*layer 0 .*float32.*dtype="):
+        Sequential(Linear(3, 4), ReLU(), Linear(4, 2, dtype=np.float64))
+
+
+def test_check_module_checks_a_float32_network_in_float64_and_hands_it_back():
+    net = Sequential(Linear(3, 5, rng=0), Tanh(), Linear(5, 2, rng=1), needs_input_grad=True)
+    before = [p.value for p in net.parameters()]
+    errors = check_module(net, np.random.default_rng(3).standard_normal((4, 3)))
+    assert max(errors.values()) < 1e-7, errors
+    assert all(p.value is v and p.value.dtype == np.float32 == p.grad.dtype
+               for p, v in zip(net.parameters(), before))
 
 
 def test_first_layer_skips_input_gradient_unless_asked():
@@ -151,7 +170,8 @@ def random_net(rng):
     sizes = [int(n) for n in rng.integers(1, 7, size=rng.integers(2, 5))]
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(Linear(n_in, n_out, init=str(rng.choice(["torch", "normal", "xavier"])), rng=rng))
+        layers.append(Linear(n_in, n_out, init=str(rng.choice(["torch", "normal", "xavier"])), rng=rng,
+                             dtype=np.float64))
         if i < len(sizes) - 2:
             layers.append(rng.choice([ReLU, Sigmoid, Tanh])())
             if rng.random() < 0.5:

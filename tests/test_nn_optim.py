@@ -1,9 +1,9 @@
-"""SGD follows torch.optim.SGD step for step; StepDecay follows ExponentialLR."""
+"""SGD follows torch.optim.SGD step for step; ExponentialLR follows torch's ExponentialLR."""
 import numpy as np
 import pytest
 import torch
 
-from course_lib.nn import SGD, ExponentialLR, Linear, Parameter, StepDecay
+from course_lib.nn import SGD, ExponentialLR, Linear, Parameter
 
 
 def track_torch(steps=6, seed=0, **options):
@@ -89,9 +89,9 @@ def test_sgd_without_parameters_says_what_to_pass():
         SGD([], lr=0.1)
 
 
-def test_step_decay_matches_torch_exponential_lr():
+def test_exponential_lr_matches_torch_exponential_lr():
     opt = SGD([Parameter(np.zeros(1))], lr=0.3)
-    sched = StepDecay(opt, gamma=0.9)
+    sched = ExponentialLR(opt, gamma=0.9)
     topt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.3)
     tsched = torch.optim.lr_scheduler.ExponentialLR(topt, gamma=0.9)
     for _ in range(12):
@@ -100,9 +100,8 @@ def test_step_decay_matches_torch_exponential_lr():
         tsched.step()
         assert opt.lr == pytest.approx(tsched.get_last_lr()[0], rel=1e-14)
     assert opt.lr == pytest.approx(0.3 * 0.9 ** 12) and sched.epoch == 12
-    assert ExponentialLR is StepDecay
 
 
-def test_step_decay_rejects_gamma_outside_zero_one():
+def test_exponential_lr_rejects_gamma_outside_zero_one():
     with pytest.raises(ValueError, match="gamma"):
-        StepDecay(SGD([Parameter(np.zeros(1))], lr=0.1), gamma=1.5)
+        ExponentialLR(SGD([Parameter(np.zeros(1))], lr=0.1), gamma=1.5)

@@ -107,10 +107,10 @@ def test_same_seed_same_network_and_training():
 
 
 def test_short_fit_on_synthetic_data_lowers_the_loss():
-    (xtrain, ytrain), (xval, yval), _ = load_synth(2000, 500, seed=0)
+    (x_train, c_train), (x_val, c_val), _ = load_synth(2000, 500, seed=0)
     net = ScalarMLP(2, 3, 2, seed=0)
-    val_loss_before = net.evaluate(xval, yval)[0]
-    history = net.fit(xtrain, ytrain, epochs=3, lr=0.1, x_val=xval, y_val=yval, progress=False)
+    val_loss_before = net.evaluate(x_val, c_val)[0]
+    history = net.fit(x_train, c_train, epochs=3, lr=0.1, x_val=x_val, c_val=c_val, progress=False)
     assert len(history) == 3 and len(history.iteration_loss) == 6000
     _, curve = window_average(history.iteration_loss, 500)
     assert curve[-1] < 0.7 * curve[0]

@@ -73,3 +73,18 @@ def test_untouched_exercise_scores_zero_on_every_autograded_test(grades, pair):
     passed = [t.grade_id for t in report.tests if t.status == "passed"]
     assert report.error is None and not passed, (report.error, passed)
     assert report.score == 0
+
+
+def test_every_lesson_has_its_set_and_they_link_each_other():
+    """Lesson NN ends with a link to exercise set NN; the set opens with a link back."""
+    import json
+
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    sets = {p.name[:2]: p for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")}
+    assert lessons and sorted(sets) == [p.name[:2] for p in lessons], "one set per lesson, same numbers"
+    for lesson in lessons:
+        exercise = sets[lesson.name[:2]]
+        last = "".join(json.loads(lesson.read_text())["cells"][-1]["source"])
+        assert f"](../exercises/{exercise.name})" in last, f"{lesson.name} must end with a link to its set"
+        first = "".join(json.loads(exercise.read_text())["cells"][0]["source"])
+        assert f"](../notebooks/{lesson.name})" in first, f"{exercise.name} must open with a link to its lesson"

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from course_lib.data import load_disk
-from course_lib.nn import (SGD, CrossEntropyLoss, Dropout, Linear, Module, MSELoss, ReLU,
-                           Sequential, StepDecay, Tanh, one_hot)
+from course_lib.nn import (SGD, CrossEntropyLoss, Dropout, ExponentialLR, Linear, Module, MSELoss,
+                           ReLU, Sequential, Tanh, one_hot)
 from course_lib.train import (History, TrainingDiverged, check_finite, evaluate, fit,
                               minibatch_indices)
 
@@ -64,7 +64,7 @@ def test_history_has_one_entry_per_epoch_and_nan_without_val(disk):
 def test_scheduler_steps_once_per_epoch(disk):
     model = disk_net()
     opt = SGD(model.parameters(), lr=0.1)
-    fit(model, CrossEntropyLoss(), opt, disk[0], epochs=4, scheduler=StepDecay(opt, 0.5),
+    fit(model, CrossEntropyLoss(), opt, disk[0], epochs=4, scheduler=ExponentialLR(opt, 0.5),
         progress=False)
     assert opt.lr == pytest.approx(0.1 * 0.5 ** 4)
 
@@ -116,7 +116,8 @@ def test_evaluate_equals_one_big_batch_and_accepts_one_hot(disk):
     out = model(x)
     loss_fn = CrossEntropyLoss()
     big = (loss_fn(out, y), np.mean(out.argmax(1) == y))
-    assert evaluate(model, loss_fn, x, y, batch_size=7) == pytest.approx(big, rel=1e-12)
+    # float32 network: the batch losses add up in another order than one big batch's
+    assert evaluate(model, loss_fn, x, y, batch_size=7) == pytest.approx(big, rel=1e-6)
     mse = MSELoss()
     _, acc_one_hot = evaluate(model, mse, x, one_hot(y, 2, np.float64), batch_size=50)
     assert acc_one_hot == pytest.approx(big[1])

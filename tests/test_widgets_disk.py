@@ -1,8 +1,6 @@
 """The disk explorer, driven from code as the Train button would drive it."""
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
 
@@ -11,6 +9,7 @@ pytest.importorskip("ipywidgets")
 from course_lib import nn  # noqa: E402
 from course_lib.widgets.disk import (  # noqa: E402
     DEFAULTS, build_disk_net, disk_data, disk_explorer, train_disk)
+from course_lib.widgets.explorer import Explorer  # noqa: E402
 
 FAST = dict(epochs=10)  # enough to separate good settings from bad ones, a fraction of a second
 
@@ -29,17 +28,19 @@ def test_explorer_trains_and_draws_on_creation():
     assert explorer.bar.value == explorer.bar.max == 10
 
 
-def test_explorer_shows_the_widget_with_a_png_fallback_for_static_viewers():
-    bundle = disk_explorer(**FAST)._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
-    assert "validation accuracy" in bundle["text/plain"]
+def test_explorer_is_an_explorer_whose_picture_is_a_png():
+    explorer = disk_explorer(**FAST)
+    assert isinstance(explorer, Explorer)
+    assert explorer.png().startswith(b"\x89PNG")
+    assert "validation accuracy" in repr(explorer)
 
 
 def test_explorer_without_train_now_waits_for_the_button():
     explorer = disk_explorer(train_now=False)
-    assert explorer.run is None and explorer.figure is None
+    assert explorer.run is None and not explorer.figure.axes
     assert "not trained" in repr(explorer)
+    explorer.button.click()
+    assert explorer.run is not None and len(explorer.figure.axes) == 3
 
 
 def test_changing_the_init_changes_the_printed_accuracy_and_the_plot():
@@ -81,14 +82,16 @@ def test_a_diverging_run_says_so_instead_of_crashing():
     assert explorer.run is None
 
 
-def test_unknown_settings_and_controls_are_rejected_with_the_choices():
-    with pytest.raises(TypeError, match="choose from"):
+def test_unknown_settings_and_controls_are_rejected_with_the_choices_like_every_explorer():
+    with pytest.raises(ValueError, match="choose from"):
         disk_explorer(learning_rate=0.1)
     with pytest.raises(ValueError, match="choose from"):
         disk_explorer(show=("width",), train_now=False)
     explorer = disk_explorer(train_now=False)
-    with pytest.raises(TypeError, match="lr"):
+    with pytest.raises(ValueError, match="lr"):
         explorer.train(alpha=0.1)
+    with pytest.raises(ValueError, match="choose from"):
+        explorer.update(depth=2)  # a setting, but not a control of this explorer
 
 
 def test_build_disk_net_takes_mixed_one_activation_or_one_per_layer():
@@ -104,7 +107,7 @@ def test_build_disk_net_takes_mixed_one_activation_or_one_per_layer():
 
 
 def test_disk_data_uses_separate_draws_for_validation():
-    (x, y), (x_val, y_val) = disk_data()
+    (x, c), (x_val, c_val) = disk_data()
     assert x.shape == (1000, 2) and x_val.shape == (1000, 2)
     assert not np.array_equal(x, x_val)
 

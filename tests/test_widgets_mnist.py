@@ -18,8 +18,8 @@ from course_lib.widgets.mnist import (  # noqa: E402
 
 @pytest.fixture(scope="module")
 def mnist():
-    (xtrain, ytrain), (xval, yval), _ = load_mnist()
-    return xtrain[:500], ytrain[:500], xval[:200], yval[:200]
+    (x_train, c_train), (x_val, c_val), _ = load_mnist()
+    return x_train[:500], c_train[:500], x_val[:200], c_val[:200]
 
 
 def loss_curves(explorer) -> list[np.ndarray]:
@@ -88,9 +88,9 @@ def test_moving_a_slider_alone_does_not_retrain_but_pressing_train_does(mnist):
 
 
 def test_a_loss_that_blows_up_shows_the_message_instead_of_raising(mnist):
-    xtrain, ytrain, xval, yval = mnist
+    x_train, c_train, x_val, c_val = mnist
     # Pixels far outside [0, 1] overflow float32 in the second update.
-    explorer = mnist_explorer(xtrain * np.float32(1e20), ytrain, xval, yval)
+    explorer = mnist_explorer(x_train * np.float32(1e20), c_train, x_val, c_val)
     assert explorer.run is None
     assert "blew up" in explorer.status.value and "nan" in explorer.status.value
     assert any("smaller learning rate" in t.get_text() for t in explorer.figure.texts)
@@ -123,14 +123,14 @@ def test_hidden_diagnosis_counts_dead_relus_and_saturated_outputs():
 
 
 def test_train_mnist_needs_no_widget(mnist):
-    xtrain, ytrain, xval, yval = mnist
-    run = train_mnist(((xtrain, ytrain), (xval, yval)), activation="tanh", hidden=16, epochs=2)
+    x_train, c_train, x_val, c_val = mnist
+    run = train_mnist(((x_train, c_train), (x_val, c_val)), activation="tanh", hidden=16, epochs=2)
     assert run.model.activation == "tanh" and len(run.history.val_acc) == 2
-    assert run.val_acc == pytest.approx(np.mean(run.val_pred == yval))
+    assert run.val_acc == pytest.approx(np.mean(run.val_pred == c_val))
 
 
 def test_unknown_settings_and_controls_are_rejected_with_the_choices(mnist):
-    with pytest.raises(TypeError, match="choose from"):
+    with pytest.raises(ValueError, match="choose from"):
         mnist_explorer(*mnist, learning_rate=0.1)
     explorer = mnist_explorer(*mnist)
     with pytest.raises(ValueError, match="batch_size"):

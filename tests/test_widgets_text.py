@@ -92,7 +92,7 @@ def test_review_explorer_marks_unknown_words_and_updates_on_new_text():
     explorer.update(text="awful awful bad")
     assert explorer.tokens == ["awful", "awful", "bad"] and UNK not in explorer.ids
     assert explorer.probability != p_before
-    explorer.box.value = "good"  # what typing in the box does
+    explorer.controls["text"].value = "good"  # what typing in the box does
     assert explorer.tokens == ["good"]
 
 

@@ -14,7 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     import torch
 
-Batch = tuple["torch.Tensor", "torch.Tensor"]  # x: (B, T) int64, y: (B,) int64
+Batch = tuple["torch.Tensor", "torch.Tensor"]  # x: (B, T) int64 word ids, c: (B,) int64 labels
 
 
 def _lengths(seqs: Sequence[Sequence[int]], labels: Sequence[int], max_len: int | None
@@ -38,14 +38,14 @@ def _pad(seqs: Sequence[Sequence[int]], labels: Sequence[int], idx: np.ndarray,
     for row, i in enumerate(idx.tolist()):
         n = int(lengths[i])
         x[row, :n] = seqs[i][:n]
-    y = np.fromiter((labels[i] for i in idx.tolist()), dtype=np.int64, count=len(idx))
-    return torch.from_numpy(x), torch.from_numpy(y)
+    c = np.fromiter((labels[i] for i in idx.tolist()), dtype=np.int64, count=len(idx))
+    return torch.from_numpy(x), torch.from_numpy(c)
 
 
 def batch_by_tokens(seqs: Sequence[Sequence[int]], labels: Sequence[int], max_tokens: int,
                     pad_id: int = 0, shuffle: bool = True, seed: int = 0,
                     max_len: int | None = None) -> Iterator[Batch]:
-    """Batches ``(x: (B, T) int64, y: (B,) int64)`` of similar-length sequences, padded
+    """Batches ``(x: (B, T) int64, c: (B,) int64)`` of similar-length sequences, padded
     lazily as they are iterated (arguments are checked at once).
 
     Sequences are sorted by length and cut into consecutive runs, each as long as it can be with
@@ -77,7 +77,7 @@ def batch_by_tokens(seqs: Sequence[Sequence[int]], labels: Sequence[int], max_to
 def batch_fixed(seqs: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int,
                 pad_id: int = 0, shuffle: bool = True, seed: int = 0,
                 max_len: int | None = None) -> Iterator[Batch]:
-    """Batches ``(x: (B, T) int64, y: (B,) int64)`` of ``batch_size`` sequences (the last may be
+    """Batches ``(x: (B, T) int64, c: (B,) int64)`` of ``batch_size`` sequences (the last may be
     smaller), each padded to its longest sequence (after cutting to ``max_len``).
 
     The plain way, for comparison with :func:`batch_by_tokens`: a random (``seed``) order with

@@ -120,14 +120,14 @@ def load_imdb(final: bool = False, val: int = 5000, seed: int = 0, vocab_size: i
               data_dir: str | os.PathLike | None = None):
     """Load the IMDb sentiment reviews as lists of word ids.
 
-    Returns ``(x_train, y_train), (x_val, y_val), (i2w, w2i), 2``:
+    Returns ``(x_train, c_train), (x_val, c_val), (i2w, w2i), 2``:
 
     * ``final=False``: the 25,000 training reviews split at random (``seed``) into
       ``25,000 - val`` for training and ``val`` held out for validation;
     * ``final=True``: all 25,000 training reviews and the 25,000 test reviews.
 
     x: list of N reviews, each a list of int word ids (no ``.start``/``.end`` markers: a
-    classifier that pools over time does not need them). y: list of N ints, 0 = negative,
+    classifier that pools over time does not need them). c: list of N int labels, 0 = negative,
     1 = positive. Both parts come in a seeded random order, never grouped by label.
 
     The vocabulary is built from the returned training reviews only (so validation/test words

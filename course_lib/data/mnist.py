@@ -67,23 +67,23 @@ def _load_uint8(data_dir: str | os.PathLike | None) -> dict[str, np.ndarray]:
 def load_mnist(final: bool = False, flatten: bool = True, data_dir: str | os.PathLike | None = None):
     """Load MNIST as float32 in [0, 1].
 
-    Returns ``(xtrain, ytrain), (xval, yval), 10``:
+    Returns ``(x_train, c_train), (x_val, c_val), 10``:
 
     * ``final=False``: 55,000 training images and the last 5,000 training images as validation;
     * ``final=True``: all 60,000 training images and the 10,000 test images.
 
-    x: (N, 784) float32, or (N, 28, 28) with ``flatten=False``; y: (N,) int64 in 0..9.
+    x: (N, 784) float32, or (N, 28, 28) with ``flatten=False``; c: (N,) int64 labels in 0..9.
     """
     a = _load_uint8(data_dir)
     if final:
-        xtrain, ytrain, xval, yval = a["train_images"], a["train_labels"], a["test_images"], a["test_labels"]
+        x_train, c_train, x_val, c_val = a["train_images"], a["train_labels"], a["test_images"], a["test_labels"]
     else:
-        xtrain, ytrain = a["train_images"][:-NUM_VAL], a["train_labels"][:-NUM_VAL]
-        xval, yval = a["train_images"][-NUM_VAL:], a["train_labels"][-NUM_VAL:]
+        x_train, c_train = a["train_images"][:-NUM_VAL], a["train_labels"][:-NUM_VAL]
+        x_val, c_val = a["train_images"][-NUM_VAL:], a["train_labels"][-NUM_VAL:]
 
     def images(x: np.ndarray) -> np.ndarray:
         x = x.astype(np.float32)
         x *= np.float32(1 / 255)  # in place and in float32: no float64 copy of 200 MB
         return x.reshape(len(x), -1) if flatten else x
 
-    return (images(xtrain), ytrain.astype(np.int64)), (images(xval), yval.astype(np.int64)), 10
+    return (images(x_train), c_train.astype(np.int64)), (images(x_val), c_val.astype(np.int64)), 10

@@ -11,13 +11,13 @@ THRESHOLD = 0.6
 def load_synth(num_train: int = 60_000, num_val: int = 10_000, seed: int = 0):
     """Standard-normal points in 2-D, label 1 where x·A·x > 0.6.
 
-    Returns ``(xtrain, ytrain), (xval, yval), 2`` with x: (N, 2) float32, y: (N,) int64.
+    Returns ``(x_train, c_train), (x_val, c_val), 2`` with x: (N, 2) float32, c: (N,) int64 labels.
     Seeded with its own generator: the same seed always gives the same data.
     """
     if num_train < 0 or num_val < 0:
         raise ValueError(f"num_train and num_val must be >= 0, got {num_train}, {num_val}")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((num_train + num_val, 2))
-    y = (np.einsum("ni,ij,nj->n", x, A, x) > THRESHOLD).astype(np.int64)
+    c = (np.einsum("ni,ij,nj->n", x, A, x) > THRESHOLD).astype(np.int64)
     x = x.astype(np.float32)
-    return (x[:num_train], y[:num_train]), (x[num_train:], y[num_train:]), 2
+    return (x[:num_train], c[:num_train]), (x[num_train:], c[num_train:]), 2

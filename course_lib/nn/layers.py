@@ -4,8 +4,9 @@ Each layer is a forward/backward pair. ``forward`` keeps what ``backward`` needs
 Linear, the output for the activations, the mask for Dropout); ``backward(dL_dy)`` returns
 ``dL_dx`` and *adds* the parameter gradients to ``.grad``. Shapes: ``B`` is the batch size.
 
-The arrays keep the dtype of the weights (float32 for speed, float64 for gradient checks): no
-Python-float or float64-bias operation silently upcasts float32 work to float64.
+Parameters are float32 by default, as in PyTorch; ``dtype=np.float64`` is there for exact
+comparisons. A Linear layer computes in its weights' dtype (a float64 input to a float32 layer is
+converted once, as it enters), and the activations keep the dtype they are given.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, init="torch", rng=None,
-                 dtype=np.float64) -> None:
+                 dtype=np.float32) -> None:
         W, b = _init.resolve(init)(in_features, out_features, rng=rng, dtype=dtype)
         self.in_features, self.out_features = in_features, out_features
         self.weight, self.bias = Parameter(W), Parameter(b)
@@ -38,25 +39,31 @@ class Linear(Module):
             detail = f"expected input (B, {self.in_features}), got {x.shape}" + _shape_hint(x)
             raise ShapeError(f"{self!r} {detail}", detail)
         self.x = x
-        y = np.dot(x, W)
-        y += self.bias.value
-        return y
+        return x @ W + self.bias.value
 
     def backward(self, dL_dy: np.ndarray) -> np.ndarray | None:
         """dL_dy: (B, out_features) -> dL_dx = dL_dy @ W.T: (B, in_features), or None if not needed.
 
         Adds dL_dW = x.T @ dL_dy (in, out) and dL_db = dL_dy summed over the batch (out,).
         """
-        x, W = self.x, self.weight.value
-        if x is None:
-            raise self._missing_forward()
-        dL_dy = np.asarray(dL_dy, dtype=W.dtype)
-        if dL_dy.shape != (x.shape[0], self.out_features):
-            raise ShapeError(f"{self!r}.backward expected dL_dy of shape "
-                             f"{(x.shape[0], self.out_features)} like its last output, got {dL_dy.shape}")
-        self.weight.add_dot(x.T, dL_dy)  # weight.grad += x.T @ dL_dy, without temporaries
+        x, W = self._saved_input(), self.weight.value
+        dL_dy = self._upstream(dL_dy, len(x))
+        self.weight.grad += x.T @ dL_dy
         self.bias.grad += dL_dy.sum(axis=0)
-        return np.dot(dL_dy, W.T) if self.needs_input_grad else None
+        return dL_dy @ W.T if self.needs_input_grad else None
+
+    def _saved_input(self) -> np.ndarray:
+        if self.x is None:
+            raise self._missing_forward()
+        return self.x
+
+    def _upstream(self, dL_dy: np.ndarray, B: int) -> np.ndarray:
+        """dL_dy in the weights' dtype, checked against the shape of the last output (B, out)."""
+        dL_dy = np.asarray(dL_dy, dtype=self.weight.value.dtype)
+        if dL_dy.shape != (B, self.out_features):
+            raise ShapeError(f"{self!r}.backward expected dL_dy of shape "
+                             f"{(B, self.out_features)} like its last output, got {dL_dy.shape}")
+        return dL_dy
 
     def __repr__(self) -> str:
         return f"Linear(in={self.in_features}, out={self.out_features})"
@@ -139,7 +146,7 @@ class Dropout(Module):
             return x
         x = np.asarray(x)
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
-        self.mask = keep * np.array(1 / (1 - self.p), dtype=x.dtype)
+        self.mask = keep.astype(x.dtype) / (1 - self.p)
         return x * self.mask
 
     def backward(self, dL_dy: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ backward pass will need; ``backward(dL_dy)`` receives the gradient of the loss w
 that output and returns the gradient with respect to the input, after adding the gradients of
 its own parameters to their ``.grad``. The names follow PyTorch (``Module``, ``Sequential``,
 ``parameters()``, ``train()``/``eval()``, ``zero_grad()``) so that the switch to ``torch.nn``
-in lesson 6 changes the imports, not the ideas.
+in lesson 5 changes the imports, not the ideas.
 """
 from __future__ import annotations
 
@@ -23,52 +23,23 @@ class ShapeError(ValueError):
 
 
 class Parameter:
-    """A learnable array and the gradient of the loss with respect to it.
+    """A learnable array ``value`` and ``grad``, the gradient of the loss with respect to it.
 
-    ``value`` and ``grad`` are ndarrays of the same shape and dtype; ``grad`` starts at zero.
-    Backward passes *add* to ``grad`` (as in PyTorch), so call ``zero_grad()`` (or the
-    optimizer's) before each backward pass unless you mean to accumulate over several batches.
+    ``grad`` has the shape and dtype of ``value`` and starts at zero. Backward passes *add* to it
+    (as in PyTorch), so call ``zero_grad()`` (or the optimizer's) before each backward pass unless
+    you mean to accumulate over several batches.
     """
 
     def __init__(self, value: np.ndarray) -> None:
         self.value = np.asarray(value)
-        self._grad = np.zeros_like(self.value)
-        # True while grad is known to be all zeros: then "grad += a @ b" may write a @ b straight
-        # into grad, saving a pass over the largest array of the network (see add_dot).
-        self._grad_is_zero = True
-        self._scratch: np.ndarray | None = None
-
-    @property
-    def grad(self) -> np.ndarray:
-        if self._grad_is_zero:
-            self._grad.fill(0)  # zero_grad() only marks; the fill happens if someone looks
-            self._grad_is_zero = False  # whoever looks may write into it
-        return self._grad
-
-    @grad.setter
-    def grad(self, g: np.ndarray) -> None:
-        g = np.ascontiguousarray(g, dtype=self.value.dtype)
-        if g.shape != self.value.shape:
-            raise ValueError(f"grad must have the parameter's shape {self.value.shape}, got {g.shape}")
-        self._grad, self._grad_is_zero = g, False
+        self.grad = np.zeros_like(self.value)
 
     @property
     def shape(self) -> tuple[int, ...]:
         return self.value.shape
 
     def zero_grad(self) -> None:
-        self._grad_is_zero = True
-
-    def add_dot(self, a: np.ndarray, b: np.ndarray) -> None:
-        """grad += a @ b without a new array per call: straight into grad while it is zero,
-        otherwise through a kept scratch array. a @ b must have grad's shape and dtype."""
-        if self._grad_is_zero:
-            np.dot(a, b, out=self._grad)
-            self._grad_is_zero = False
-            return
-        if self._scratch is None:
-            self._scratch = np.empty_like(self._grad)
-        self._grad += np.dot(a, b, out=self._scratch)
+        self.grad[...] = 0  # in place: code holding a reference to grad sees the zeros
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
@@ -139,8 +110,9 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(Linear(2, 25), ReLU(), Linear(25, 2))``.
 
-    Adjacent Linear layers are checked when the network is built, and an input that does not
-    fit names the layer it reached. The first layer computes no gradient for the network input
+    Adjacent Linear layers are checked when the network is built (sizes, and one dtype for all
+    parameters: a float64 layer would silently upcast a float32 network), and an input that does
+    not fit names the layer it reached. The first layer computes no gradient for the network input
     unless ``needs_input_grad`` is set (as in PyTorch, where the data do not require grad):
     ``backward`` then returns None. Set it to True to get dL_dx (e.g. for a gradient check).
     """
@@ -153,6 +125,7 @@ class Sequential(Module):
                 raise TypeError(f"Sequential argument {i} is {m!r}, not a Module: pass layers "
                                 "as separate arguments, Sequential(Linear(2, 3), ReLU())")
         _check_sizes(modules)
+        _check_dtypes(modules)
         self.layers = list(modules)
         for m in self.layers[1:]:
             m.needs_input_grad = True
@@ -215,3 +188,18 @@ def _check_sizes(modules: tuple[Module, ...]) -> None:
                 f"Linear({p.out_features}, {n_out})")
         if n_out is not None:
             prev = (i, m)
+
+
+def _check_dtypes(modules: tuple[Module, ...]) -> None:
+    """Raise if the modules' parameters do not all share one dtype."""
+    first: tuple[int, Module, np.dtype] | None = None
+    for i, m in enumerate(modules):
+        for _, p in m.named_parameters():
+            if first is None:
+                first = (i, m, p.value.dtype)
+            elif p.value.dtype != first[2]:
+                j, f, dtype = first
+                raise TypeError(
+                    f"Sequential layer {i} ({m!r}) has {p.value.dtype} parameters, but layer {j} "
+                    f"({f!r}) has {dtype}: one network computes in one dtype. Build every layer "
+                    f"with the same dtype= (the default, float32, unless you are checking gradients)")

@@ -1,11 +1,11 @@
-"""Stochastic gradient descent with torch.optim.SGD's exact update rule, and a learning-rate decay.
+"""Stochastic gradient descent with torch.optim.SGD's exact update rule, and ExponentialLR.
 
 For each parameter ``w`` with gradient ``g`` (μ = momentum, λ = weight_decay, τ = dampening)::
 
     g = g + λ w                            # weight decay (L2 penalty λ/2 |w|², also on biases)
-    b = g            on the first step     # momentum buffer ("velocity")
-    b = μ b + (1 - τ) g   afterwards
-    g = g + μ b  if nesterov  else  b
+    v = g            on the first step     # the velocity (torch: "momentum buffer")
+    v = μ v + (1 - τ) g   afterwards
+    g = g + μ v  if nesterov  else  v
     w = w - lr g
 
 ``lr`` is a plain attribute: a schedule (or you) may change it between steps.
@@ -33,7 +33,6 @@ class SGD:
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self.dampening, self.nesterov = dampening, nesterov
         self.velocity: list[np.ndarray | None] = [None] * len(self.params)
-        self._scratch = [np.empty_like(p.value) for p in self.params]
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -41,35 +40,30 @@ class SGD:
 
     def step(self) -> None:
         """Update every parameter in place from its ``.grad`` (which is left unchanged)."""
-        # Python floats keep float32 arrays in float32 (NumPy 2); a np.float64 lr would upcast.
+        # Python floats keep float32 weights in float32; a np.float64 lr would upcast them.
         lr, mu, wd = float(self.lr), float(self.momentum), float(self.weight_decay)
+        tau = float(self.dampening)
         for i, p in enumerate(self.params):
-            g, scratch = p.grad, self._scratch[i]
-            if wd:
-                g = np.multiply(p.value, wd, out=scratch)
-                g += p.grad
+            g = p.grad + wd * p.value if wd else p.grad
             if mu:
-                b = self.velocity[i]
-                if b is None:
-                    b = self.velocity[i] = g.copy()
-                else:
-                    b *= mu
-                    b += g if self.dampening == 0 else (1 - float(self.dampening)) * g
-                g = np.add(g, mu * b, out=scratch) if self.nesterov else b
-            p.value -= np.multiply(g, lr, out=scratch)
+                v = self.velocity[i]
+                v = g.copy() if v is None else mu * v + (1 - tau) * g
+                self.velocity[i] = v
+                g = g + mu * v if self.nesterov else v
+            p.value -= lr * g
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay}"
                 + (", nesterov=True" if self.nesterov else "") + ")")
 
 
-class StepDecay:
+class ExponentialLR:
     """Multiply the optimizer's ``lr`` by ``gamma`` at each ``step()`` (call it once per epoch):
-    lr_epoch = lr_0 * gamma**epoch, the same as torch.optim.lr_scheduler.ExponentialLR."""
+    lr_epoch = lr_0 * gamma**epoch, as torch.optim.lr_scheduler.ExponentialLR."""
 
     def __init__(self, optimizer: SGD, gamma: float) -> None:
         if not 0 < gamma <= 1:
-            raise ValueError(f"StepDecay gamma should lie in (0, 1] (0.9 shrinks lr by 10% an "
+            raise ValueError(f"ExponentialLR gamma should lie in (0, 1] (0.9 shrinks lr by 10% an "
                              f"epoch), got {gamma}")
         self.optimizer, self.gamma = optimizer, float(gamma)
         self.base_lr, self.epoch = optimizer.lr, 0
@@ -79,7 +73,4 @@ class StepDecay:
         self.optimizer.lr *= self.gamma
 
     def __repr__(self) -> str:
-        return f"StepDecay(gamma={self.gamma}, epoch={self.epoch}, lr={self.optimizer.lr})"
-
-
-ExponentialLR = StepDecay  # PyTorch's name for the same schedule
+        return f"ExponentialLR(gamma={self.gamma}, epoch={self.epoch}, lr={self.optimizer.lr})"

@@ -10,8 +10,6 @@ learning-rate decay. ``train_disk`` does the same without any widget, for script
 """
 from __future__ import annotations
 
-import base64
-import io
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +20,8 @@ import numpy as np
 from .. import nn
 from ..data import load_disk
 from ..data.disk import CENTER, RADIUS
-from ..train import History, TrainingDiverged, fit
+from ..train import History, fit
+from .explorer import Explorer, check_settings
 
 LAYERS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 MIXED = "mixed"  # ReLU in all hidden layers but the last, Tanh there: lesson 4's net (report D)
@@ -59,9 +58,9 @@ def build_disk_net(hidden: int = 25, depth: int = 3, activation: str = MIXED,
 
 @lru_cache(maxsize=4)
 def disk_data(n_train: int = 1000) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """(x_train, y_train), (x_val, y_val): ``load_disk`` draws with seeds 0 and 1 (1,000 val points).
+    """(x_train, c_train), (x_val, c_val): ``load_disk`` draws with seeds 0 and 1 (1,000 val points).
 
-    x: (N, 2) float32, y: (N,) int64. Lesson 4 keeps seed 2 for its test set.
+    x: (N, 2) float32, c: (N,) int64. Lesson 4 keeps seed 2 for its test set.
     """
     return load_disk(n_train, seed=0), load_disk(1000, seed=1)
 
@@ -83,17 +82,17 @@ def train_disk(lr: float = 0.05, init: str = "torch", hidden: int = 25,
                data=None, on_progress: Callable[[int, int], None] | None = None) -> DiskRun:
     """Train ``build_disk_net(...)`` on the disk set; MSE on one-hot targets, SGD with momentum.
 
-    lr is multiplied by ``lr_decay`` after every epoch. ``data``: ((x_train, y_train), (x_val,
-    y_val)), default ``disk_data()``. ``on_progress(done, total)`` is called after each chunk of
+    lr is multiplied by ``lr_decay`` after every epoch. ``data``: ((x_train, c_train), (x_val,
+    c_val)), default ``disk_data()``. ``on_progress(done, total)`` is called after each chunk of
     epochs (at most 20 calls). Raises ``TrainingDiverged`` when the loss blows up.
     """
     start = time.perf_counter()
-    (x, y), (x_val, y_val) = data if data is not None else disk_data()
+    (x, c), (x_val, c_val) = data if data is not None else disk_data()
     model = build_disk_net(hidden, depth, activation, init, seed)
     loss_fn = nn.MSELoss()
     optimizer = nn.SGD(model.parameters(), lr=lr, momentum=momentum)
-    scheduler = nn.StepDecay(optimizer, lr_decay)
-    train, val = (x, nn.one_hot(y, 2)), (x_val, nn.one_hot(y_val, 2))
+    scheduler = nn.ExponentialLR(optimizer, lr_decay)
+    train, val = (x, nn.one_hot(c, 2)), (x_val, nn.one_hot(c_val, 2))
     history = History()
     # fit in chunks, so that a progress bar can move; each chunk shuffles with its own seed.
     chunks = np.array_split(np.arange(epochs), min(epochs, 20))
@@ -108,7 +107,7 @@ def train_disk(lr: float = 0.05, init: str = "torch", hidden: int = 25,
     settings = dict(lr=lr, init=init, hidden=hidden, activation=activation, epochs=epochs,
                     batch_size=batch_size, momentum=momentum, lr_decay=lr_decay, depth=depth,
                     seed=seed)
-    return DiskRun(model, history, float(np.mean(val_pred == y_val)), val_pred, settings,
+    return DiskRun(model, history, float(np.mean(val_pred == c_val)), val_pred, settings,
                    time.perf_counter() - start)
 
 
@@ -141,103 +140,75 @@ def _controls(values: dict, show: tuple[str, ...]) -> dict:
     return controls
 
 
-class DiskExplorer:
+class DiskExplorer(Explorer):
     """Controls, a Train button, a progress bar, the validation accuracy and the plots.
 
-    ``widget`` is the ipywidgets box to display; ``train(**values)`` sets the given controls (or
-    hidden settings), retrains and redraws, and returns the :class:`DiskRun` (None if training
-    diverged; ``status`` then says so). ``figure`` is the last matplotlib Figure drawn.
+    An :class:`~course_lib.widgets.explorer.Explorer`: ``train(**values)`` sets the given controls
+    (or hidden settings), retrains and redraws, and returns the :class:`DiskRun` (None if training
+    diverged; ``status`` then says so). ``figure`` holds the plots of the last run.
     """
 
-    def __init__(self, values: dict, show: tuple[str, ...], data=None) -> None:
+    def __init__(self, values: dict, show: tuple[str, ...], data=None,
+                 train_now: bool = True) -> None:
         import ipywidgets as w
-        self.controls = _controls(values, show)
-        self.fixed = {k: v for k, v in values.items() if k not in self.controls}
+        from matplotlib.figure import Figure
+        controls = _controls(values, show)
+        self.fixed = {k: v for k, v in values.items() if k not in controls}
         self.data = data if data is not None else disk_data()
-        self.button = w.Button(description="Train", button_style="primary", icon="play")
         self.bar = w.IntProgress(value=0, min=0, max=1, description="epochs")
-        self.status = w.HTML()
-        self.output = w.Output()
-        self.button.on_click(lambda _: self.train())
-        boxes = list(self.controls.values())
-        rows = [w.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
-        self.widget = w.VBox([*rows, w.HBox([self.button, self.bar, self.status]), self.output])
         self.run: DiskRun | None = None
-        self.figure = None
+        super().__init__(controls, self._train_and_draw,
+                         Figure(figsize=(13, 4), layout="constrained"),
+                         w.Button(description="Train", button_style="primary", icon="play"),
+                         draw_now=train_now)
+        boxes = list(controls.values())
+        rows = [w.HBox(boxes[i:i + 3]) for i in range(0, len(boxes), 3)]
+        self.widget.children = (*rows, w.HBox([self.button, self.bar, self.status]))
 
     @property
-    def values(self) -> dict:
+    def settings(self) -> dict:
         """Every setting ``train_disk`` gets: the controls' current values and the fixed ones."""
-        return {**self.fixed, **{name: c.value for name, c in self.controls.items()}}
+        return {**self.fixed, **self.values}
 
     def train(self, **values) -> DiskRun | None:
-        unknown = set(values) - set(DEFAULTS)
-        if unknown:
-            raise TypeError(f"unknown setting(s) {sorted(unknown)}: "
-                            f"choose from {', '.join(DEFAULTS)}")
-        for name, v in values.items():
-            if name in self.controls:
-                self.controls[name].value = v
-            else:
-                self.fixed[name] = v
-        settings = self.values
+        """Set the named settings (controls or not), retrain, redraw; what Train does."""
+        check_settings(values, DEFAULTS)
+        self.fixed.update({k: v for k, v in values.items() if k not in self.controls})
+        self.update(**{k: v for k, v in values.items() if k in self.controls})
+        return self.run
+
+    def _train_and_draw(self, fig, **control_values) -> None:
+        settings = {**self.fixed, **control_values}
         self.bar.value, self.bar.max = 0, settings["epochs"]
         self.status.value = "training…"
-        self.button.disabled = True
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-                self.run = train_disk(**settings, data=self.data,
-                                      on_progress=lambda done, _: setattr(self.bar, "value", done))
-        except TrainingDiverged as err:
-            self.run, self.figure = None, None
-            self.status.value = ("<b>the loss blew up</b>: " + str(err).split(". The usual")[0]
-                                 + " (try a smaller learning rate)")
-            self.output.clear_output()
-            return None
-        finally:
-            self.button.disabled = False
+        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported, not warned
+            self.run = self.retrain(fig, lambda: train_disk(
+                **settings, data=self.data,
+                on_progress=lambda done, _: setattr(self.bar, "value", done)))
         run = self.run
+        if run is None:
+            return
         n_wrong = int(np.sum(run.val_pred != self.data[1][1]))
         self.status.value = (f"validation accuracy <b>{run.val_acc:.1%}</b> "
                              f"({n_wrong} of {len(run.val_pred)} wrong), {run.seconds:.1f} s")
-        self._draw(run)
-        return run
+        self._draw_run(fig, run)
 
-    def _draw(self, run: DiskRun) -> None:
-        from IPython.display import display
-        from matplotlib.figure import Figure
-
+    def _draw_run(self, fig, run: DiskRun) -> None:
         from ..plots import plot_decision_boundary, plot_history, plot_mistakes
-        (x, y), (x_val, y_val) = self.data
-        fig = Figure(figsize=(13, 4), layout="constrained")
+        (x, c), (x_val, c_val) = self.data
         ax_boundary, ax_mistakes, ax_curve = fig.subplots(1, 3)
         model = run.model.eval()
-        plot_decision_boundary(lambda g: model.forward(g).argmax(axis=1), x, y, ax=ax_boundary,
+        plot_decision_boundary(lambda g: model.forward(g).argmax(axis=1), x, c, ax=ax_boundary,
                                resolution=150)
         ax_boundary.set_title("decision regions, training points")
-        plot_mistakes(x_val, y_val, run.val_pred, ax=ax_mistakes, circle=(CENTER, RADIUS))
+        plot_mistakes(x_val, c_val, run.val_pred, ax=ax_mistakes, circle=(CENTER, RADIUS))
         ax_mistakes.set_title(f"validation: {run.val_acc:.1%} correct")
         plot_history(run.history, "acc", ax=ax_curve)
         ax_curve.set_title("learning curves")
-        self.figure = fig
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        """The live widget for Jupyter, plus a PNG of the last plots and a summary as fallbacks
-        for viewers that cannot run widgets (a stored notebook on GitHub, nbconvert to HTML)."""
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
-        bundle["text/plain"] = repr(self)
-        if self.figure is not None:
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", dpi=72)
-            bundle["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
-        return bundle
 
     def __repr__(self) -> str:
         acc = "not trained" if self.run is None else f"validation accuracy {self.run.val_acc:.1%}"
-        return f"DiskExplorer({acc}; {self.values})"
+        return f"DiskExplorer({acc}; {self.settings})"
 
 
 def disk_explorer(show: tuple[str, ...] = ("lr", "init", "hidden", "activation", "epochs"),
@@ -245,13 +216,9 @@ def disk_explorer(show: tuple[str, ...] = ("lr", "init", "hidden", "activation",
     """An explorer with controls for the settings named in ``show`` (any keys of ``DEFAULTS``).
 
     ``values`` override ``DEFAULTS`` (shown or not), e.g. ``disk_explorer(show=("init", "depth"),
-    depth=6, activation="tanh")``. With ``train_now`` it trains once right away, so an executed
-    notebook stores the plots. Each retrain takes about a second with the defaults.
+    depth=6, activation="tanh")``; an unknown name raises ``ValueError``. With ``train_now`` it
+    trains once right away, so an executed notebook stores the plots. Each retrain takes about a
+    second with the defaults.
     """
-    unknown = set(values) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown setting(s) {sorted(unknown)}: choose from {', '.join(DEFAULTS)}")
-    explorer = DiskExplorer({**DEFAULTS, **values}, tuple(show), data)
-    if train_now:
-        explorer.train()
-    return explorer
+    check_settings(values, DEFAULTS)
+    return DiskExplorer({**DEFAULTS, **values}, tuple(show), data, train_now)

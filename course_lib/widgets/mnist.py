@@ -1,10 +1,10 @@
 """MNIST explorer: retrain lesson 3's vectorised MLP on 5,000 digits and see what changed.
 
-    explorer = mnist_explorer(xtrain, ytrain, xval, yval)   # trains once with the defaults
+    explorer = mnist_explorer(x_train, c_train, x_val, c_val)  # trains once with the defaults
     explorer                                                # in a notebook: controls and plots
     explorer.train(batch_size=512)                          # what the Train button does
 
-Each run trains ``MLP(784, hidden, 10, activation, seed, float32)`` with minibatch SGD on the
+Each run trains ``MLP(784, hidden, 10, activation, seed)`` (float32) with minibatch SGD on the
 first 5,000 training images and measures it on the first 2,000 validation images. The plot
 shows the windowed training loss against examples seen (the previous run in grey, for
 comparison), the validation accuracy and a diagnosis of the hidden layer in its title, and
@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from ..functions import ACTIVATIONS
 from ..mlp import MLP
 from ..plots import window_average
-from ..train import History, TrainingDiverged
-from .basics import Explorer
+from ..train import History
+from .explorer import Explorer, check_settings
 
 BATCH_SIZES = (1, 8, 32, 128, 512)
 # Up to 256: per-sample SGD (B = 1) for 3 epochs then still retrains in about 3 s on one core.
@@ -56,32 +56,32 @@ def hidden_diagnosis(model: MLP, X: np.ndarray) -> str:
     value f'(0) (saturated: almost no gradient gets through).
     """
     cache = model.forward(X)
-    n_hidden = cache["h"].shape[1]
+    n_hidden = cache["H"].shape[1]
     if model.activation == "relu":
-        dead = int(np.count_nonzero(np.all(cache["h"] <= 0, axis=0)))
+        dead = int(np.count_nonzero(np.all(cache["H"] <= 0, axis=0)))
         return f"dead ReLU units (0 for every image): {dead} of {n_hidden}"
     _, f_grad = ACTIVATIONS[model.activation]
     f_grad_0 = float(f_grad(np.zeros(1))[0])
-    saturated = float(np.mean(f_grad(cache["k"], cache["h"]) < 0.05 * f_grad_0))
+    saturated = float(np.mean(f_grad(cache["K"], cache["H"]) < 0.05 * f_grad_0))
     return f"saturated {model.activation} outputs (f' < 5% of f'(0)): {saturated:.0%}"
 
 
 def train_mnist(data, lr: float = 0.1, batch_size: int = 32, hidden: int = 128,
                 activation: str = "relu", epochs: int = 1, seed: int = 0) -> MnistRun:
-    """Train a fresh float32 ``MLP(784, hidden, 10, activation, seed)`` on ``data``.
+    """Train a fresh ``MLP(784, hidden, 10, activation, seed)`` (float32) on ``data``.
 
-    ``data``: ((x: (N, 784), y: (N,)), (x_val: (M, 784), y_val: (M,))). Minibatch SGD shuffled
-    by ``seed`` too, so equal settings give equal runs. Raises ``TrainingDiverged`` when the loss
-    becomes NaN or infinite.
+    ``data``: ((x_train: (N, 784), c_train: (N,)), (x_val: (M, 784), c_val: (M,))). Minibatch SGD
+    shuffled by ``seed`` too, so equal settings give equal runs. Raises ``TrainingDiverged`` when
+    the loss becomes NaN or infinite.
     """
-    (x, y), (x_val, y_val) = data
+    (x_train, c_train), (x_val, c_val) = data
     start = time.perf_counter()
-    model = MLP(x.shape[1], hidden, 10, activation, seed=seed, dtype=np.float32)
+    model = MLP(x_train.shape[1], hidden, 10, activation, seed=seed)
     # Too large steps leave huge weights that overflow exp in validation: the loss and the
     # diagnosis show that better than a RuntimeWarning would.
     with np.errstate(over="ignore", invalid="ignore"):
-        history = model.fit(x, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                            x_val=x_val, y_val=y_val, progress=False)
+        history = model.fit(x_train, c_train, epochs=epochs, lr=lr, batch_size=batch_size,
+                            seed=seed, x_val=x_val, c_val=c_val, progress=False)
         val_pred, diagnosis = model.predict(x_val), hidden_diagnosis(model, x_val)
     settings = dict(lr=lr, batch_size=batch_size, hidden=hidden, activation=activation,
                     epochs=epochs, seed=seed)
@@ -121,10 +121,9 @@ class MnistExplorer(Explorer):
         }
         for control in controls.values():
             control.style = style
-        self.button = widgets.Button(description="Train", button_style="primary", icon="play")
-        self.status = widgets.HTML()
         super().__init__(controls, self._train_and_draw,
-                         Figure(figsize=(11, 4.2), layout="constrained"), self.button)
+                         Figure(figsize=(11, 4.2), layout="constrained"),
+                         widgets.Button(description="Train", button_style="primary", icon="play"))
         boxes = list(controls.values())
         self.widget.children = (widgets.HBox([widgets.VBox(boxes[:3]), widgets.VBox(boxes[3:])]),
                                 widgets.HBox([self.button, self.status]))
@@ -139,20 +138,9 @@ class MnistExplorer(Explorer):
         updates = settings["epochs"] * math.ceil(len(x) / settings["batch_size"])
         self.status.value = html.escape(f"training on {len(x):,} images: {_label(settings)}, "
                                         f"{updates:,} updates…")
-        self.button.disabled = True
-        try:
-            self.run = train_mnist(self.data, **settings)
-        except TrainingDiverged as err:
-            self.run = None
-            message = str(err).split(". The usual")[0]
-            self.status.value = (f"<b>the loss blew up</b>: {html.escape(message)} "
-                                 "(try a smaller learning rate)")
-            fig.text(0.5, 0.5, f"{message}\n\nTry a smaller learning rate.", ha="center",
-                     va="center", wrap=True, fontsize=12, color="C3")
+        self.run = run = self.retrain(fig, lambda: train_mnist(self.data, **settings))
+        if run is None:
             return
-        finally:
-            self.button.disabled = False
-        run = self.run
         wrong = np.flatnonzero(run.val_pred != self.data[1][1])
         self.status.value = (f"validation accuracy <b>{run.val_acc:.1%}</b> ({len(wrong)} of "
                              f"{len(x_val):,} wrong), {run.seconds:.1f} s; "
@@ -181,14 +169,14 @@ class MnistExplorer(Explorer):
         ax.set_title(f"validation accuracy {run.val_acc:.1%}\n{run.diagnosis}", fontsize=10)
 
     def _draw_mistakes(self, fig: Figure, wrong: np.ndarray) -> None:
-        _, (x_val, y_val) = self.data
+        _, (x_val, c_val) = self.data
         axes = fig.subplots(3, N_MISTAKES // 3).ravel()
         for ax in axes:
             ax.axis("off")
         for ax, i in zip(axes, wrong):
             ax.imshow(x_val[i].reshape(28, 28), cmap="gray_r")
-            ax.set_title(f"{y_val[i]} → {self.run.val_pred[i]}", fontsize=9)
-        fig.suptitle(f"misclassified, true → predicted ({len(wrong)} of {len(y_val):,})",
+            ax.set_title(f"{c_val[i]} → {self.run.val_pred[i]}", fontsize=9)
+        fig.suptitle(f"misclassified, true → predicted ({len(wrong)} of {len(c_val):,})",
                      fontsize=10)
 
     def __repr__(self) -> str:
@@ -196,18 +184,17 @@ class MnistExplorer(Explorer):
         return f"MnistExplorer({acc}; {self.values})"
 
 
-def mnist_explorer(xtrain: np.ndarray, ytrain: np.ndarray, xval: np.ndarray, yval: np.ndarray,
+def mnist_explorer(x_train: np.ndarray, c_train: np.ndarray, x_val: np.ndarray, c_val: np.ndarray,
                    n_train: int = 5000, n_val: int = 2000, **values) -> MnistExplorer:
     """Lesson 3: learning rate, batch size, hidden units, activation, epochs, seed; press Train.
 
-    ``xtrain: (N, 784)``, ``ytrain: (N,)``, ``xval``, ``yval`` as from ``load_mnist()``: the first
-    ``n_train`` and ``n_val`` of them are used (converted to float32 once). ``values`` override
-    ``DEFAULTS``. Trains once right away, so an executed notebook stores the plots; a retrain
-    takes well under a second with the defaults and about 3 s at most (B = 1, 256 units, 3 epochs).
+    ``x_train: (N, 784)``, ``c_train: (N,)``, ``x_val``, ``c_val`` as from ``load_mnist()``: the
+    first ``n_train`` and ``n_val`` of them are used. ``values`` override ``DEFAULTS`` (an unknown
+    name raises ``ValueError``). Trains once right away, so an executed notebook stores the plots;
+    a retrain takes well under a second with the defaults and a few seconds at most (B = 1, 256
+    units, 3 epochs).
     """
-    unknown = set(values) - set(DEFAULTS)
-    if unknown:
-        raise TypeError(f"unknown setting(s) {sorted(unknown)}: choose from {', '.join(DEFAULTS)}")
-    data = ((np.asarray(xtrain[:n_train], np.float32), np.asarray(ytrain[:n_train])),
-            (np.asarray(xval[:n_val], np.float32), np.asarray(yval[:n_val])))
+    check_settings(values, DEFAULTS)
+    data = ((x_train[:n_train], np.asarray(c_train[:n_train])),
+            (x_val[:n_val], np.asarray(c_val[:n_val])))
     return MnistExplorer(data, {**DEFAULTS, **values})

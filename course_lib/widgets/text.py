@@ -3,7 +3,7 @@
 ``neighbours_explorer``: type a word, see its nearest neighbours in an embedding matrix.
 ``review_explorer``: type a review, see its tokens (unknown words marked), the model's
 P(positive), and how much each token contributed through the max pool.
-Both expose ``.update(text=...)`` and the numbers they show, so tests drive them without a browser.
+Both are Explorers (``.update(word=...)``, ``.update(text=...)``) and expose the numbers they show.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..data.imdb import UNK, tokenize
-from .basics import Explorer
+from .explorer import Explorer
 
 if TYPE_CHECKING:
     import torch
@@ -92,51 +92,44 @@ def token_contributions(model: "torch.nn.Module", ids: Sequence[int]) -> tuple[f
     return float(1 / (1 + np.exp(-d))), contributions.numpy().astype(np.float64)
 
 
-class ReviewExplorer:
+class ReviewExplorer(Explorer):
     """A text area for a review and, below it, the review as the model sees it: each token
     shaded by its contribution (green towards positive, red towards negative), unknown words
     struck through as ``.unk``, and P(positive) on top.
 
+    An :class:`~course_lib.widgets.explorer.Explorer` whose picture is HTML, not a figure:
     ``.update(text=...)`` re-reads the review; ``.tokens``, ``.ids``, ``.probability`` and
-    ``.contributions`` hold what is shown, ``.html()`` the rendering. Shown as HTML that each
-    update replaces in place, so an executed notebook keeps it in a static viewer too.
+    ``.contributions`` hold what is shown, ``.html()`` the rendering.
     """
 
     def __init__(self, model: "torch.nn.Module", w2i: dict[str, int], text: str):
         self.model, self.w2i = model, w2i
-        self.box = widgets.Textarea(value=text, description="review",
-                                    layout=widgets.Layout(width="95%", height="5em"),
-                                    continuous_update=False)
-        self.box.observe(lambda _: self.update(), names="value")
-        self.widget = self.box
-        self._handle = None
-        self.update()
+        box = widgets.Textarea(value=text, description="review", continuous_update=False,
+                               layout=widgets.Layout(width="95%", height="5em"))
+        super().__init__({"text": box}, self._read, figure=None)
 
-    def update(self, text: str | None = None) -> None:
-        """Set the review (``None``: keep the box's text), then recompute and redraw."""
-        if text is not None and text != self.box.value:
-            self.box.value = text  # the observer calls update() again
-            return
-        self.tokens = tokenize(self.box.value)
+    def _read(self, _figure, text: str) -> None:
+        self.tokens = tokenize(text)
         self.ids = [self.w2i.get(t, UNK) for t in self.tokens]
         self.probability, self.contributions = token_contributions(self.model, self.ids)
-        if self._handle is not None:
-            from IPython.display import HTML
-            self._handle.update(HTML(self.html()))
+
+    def view(self):
+        from IPython.display import HTML
+        return HTML(self.html())
 
     def html(self) -> str:
         """The review's tokens as coloured HTML spans, with P(positive) and a legend."""
         scale = max(float(np.abs(self.contributions).max(initial=0.0)), 1e-9)
         spans = []
-        for token, i, c in zip(self.tokens, self.ids, self.contributions):
-            alpha = min(abs(c) / scale, 1.0)
-            rgb = "0,160,0" if c > 0 else "220,0,0"
+        for token, i, share in zip(self.tokens, self.ids, self.contributions):
+            alpha = min(abs(share) / scale, 1.0)
+            rgb = "0,160,0" if share > 0 else "220,0,0"
             style = f"background: rgba({rgb},{alpha:.2f}); padding: 1px 2px; border-radius: 3px;"
             shown = html.escape(token)
             if i == UNK:
                 style += " color: #888; text-decoration: line-through;"
                 shown += "<sub>.unk</sub>"
-            spans.append(f'<span style="{style}" title="{c:+.3f}">{shown}</span>')
+            spans.append(f'<span style="{style}" title="{share:+.3f}">{shown}</span>')
         p = self.probability
         verdict = "positive" if p >= 0.5 else "negative"
         n_unk = sum(i == UNK for i in self.ids)
@@ -145,11 +138,6 @@ class ReviewExplorer:
                 f"(<span style='background: rgba(0,160,0,0.6)'>positive</span> / "
                 f"<span style='background: rgba(220,0,0,0.6)'>negative</span>; hover for the "
                 f"value)</p><p style='line-height: 1.8'>{' '.join(spans)}</p>")
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
-        display(self.widget)
-        self._handle = display(HTML(self.html()), display_id=True)
 
 
 def review_explorer(model: "torch.nn.Module", w2i: dict[str, int],
