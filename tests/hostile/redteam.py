@@ -814,7 +814,7 @@ def attacks01() -> list[Attack]:
     add("honest", _honest, expect01(9, softmax=P, cross_entropy=P, grad_logits=P, jacobian=P))
     add("classmate", lambda c: sub01(SOFTMAX, CROSS, GRAD_NO_MEAN, JAC),
         expect01(6, softmax=P, cross_entropy=P, grad_logits=F, jacobian=P),
-        messages={"ex_grad_logits_check": "times the expected one"})
+        messages={"ex_grad_logits_check": "divided by B"})
     honest_score = expect01(9, softmax=P, cross_entropy=P, grad_logits=P, jacobian=P)
 
     # 3. denial of service (heavy ones first, each followed by a bystander)
