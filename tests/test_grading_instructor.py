@@ -270,3 +270,14 @@ def test_the_manual_template_lists_each_hand_graded_cell(tmp_path):
     assert template.read_text().splitlines() == ["student,set,grade_id,max_points,points,comment",
                                                  "src,src,essay,2,,"]
     assert test  # a test cell is not needed: a set may be graded by hand only
+
+
+def test_a_student_name_cannot_steer_where_its_feedback_is_written(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nbformat.write(filled(), str(folder / "alice.ipynb"))
+    feedback = tmp_path / "out" / "feedback"
+    assert main(["grade", "--source", str(SOURCE), "--feedback", str(feedback),
+                 "--student-pattern", r"(?P<student>\.\./class/al.+)\.ipynb",
+                 str(tmp_path / "out" / ".." / "class" / "alice.ipynb")]) == 0
+    assert [p.name for p in feedback.iterdir()] == ["_class_alice.html"]

@@ -11,6 +11,7 @@ which nbconvert escapes; only text the grader wrote itself (grade_ids, points) i
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import nbformat
@@ -117,11 +118,13 @@ def render_page(nb: nbformat.NotebookNode, title: str) -> str:
 
 def write_feedback(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
                    folder: Path, student: str) -> Path:
-    """Render the feedback page to ``folder/<student>.html`` (atomically) and return its path."""
+    """Render the feedback page to ``folder/<student>.html`` (atomically; characters other than
+    letters, digits, ``.-_`` in the name become ``_``) and return its path."""
     title = f"{student}, {Path(plan.path).stem}"
     page = render_page(feedback_notebook(plan, report, trace, title), f"Feedback: {title}")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{student}.html"
+    name = re.sub(r"[^\w.-]", "_", student).lstrip(".") or "student"
+    target = folder / f"{name}.html"
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(target)
