@@ -1,6 +1,7 @@
 """Settings every test run needs, wherever pytest is started from.
 
 * Real data: ``COURSE_DATA_DIR`` defaults to ``../shared/data`` when that folder exists.
+* nbval's sanitize file is found from any working folder.
 * Jupyter, IPython and matplotlib keep their state in a temp dir, so a run never
   reads or writes the home directory; parsed-data caches go there too.
 * One BLAS thread, so notebook numbers match the stored ones and a busy machine cannot
@@ -31,6 +32,11 @@ def _ensure_bubblewrap() -> None:
 
 def pytest_configure(config) -> None:
     global _TMP
+    # addopts names the nbval sanitize file relative to the repository: find it from any folder
+    # (`cd exercises && pytest --nbval-lax 01_softmax_cross_entropy.ipynb`).
+    sanitize = getattr(config.option, "nbval_sanitize_with", None)
+    if sanitize and not os.path.isabs(sanitize) and not os.path.exists(sanitize):
+        config.option.nbval_sanitize_with = str(ROOT / sanitize)
     _ensure_bubblewrap()
     _TMP = tempfile.mkdtemp(prefix="course-tests-")
     tmp = Path(_TMP)

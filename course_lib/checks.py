@@ -20,6 +20,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+#: A check's mistakes: ``(hint, value)`` pairs, the value that usual mistake returns on the
+#: check's input. The hint is shown only when ``got`` equals that value.
+Mistakes = Sequence[tuple[str, Any]]
+#: Earlier exercises a check relies on: ``(name, got, expected)``, e.g.
+#: ``("softmax from exercise 1", lambda: softmax(O.copy()), torch_softmax)`` (``got`` may be a
+#: function, called only when the check fails; raising counts as wrong); named when the check
+#: fails.
+Requires = Sequence[tuple[str, Any, Any]]
+
 #: Called as ``observer(kind, exercise, got, params)`` by every check, before it decides.
 OBSERVERS: list[Callable[[str, str, Any, dict], None]] = []
 
@@ -30,7 +39,65 @@ def _observe(kind: str, exercise: str, got: Any, **params: Any) -> None:
 
 
 class CheckFailed(AssertionError):
-    """An exercise check failed; the message is written for the student."""
+    """An exercise check failed; the message is written for the student.
+
+    In IPython and Jupyter the message is all a failed check shows (``_render_traceback_``): no
+    traceback through this module. When the student's own code raised (see :func:`call`), its
+    traceback follows the message, so the student's lines stay visible. ``%tb verbose`` shows
+    the full traceback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        first, *rest = str(self).splitlines() or [""]
+        lines = [f"\x1b[1;31mCheckFailed\x1b[0m \x1b[1m{first}\x1b[0m", *rest]
+        shell = _ipython()
+        tb = getattr(shell, "InteractiveTB", None)
+        cause = self.__cause__
+        if tb is not None and cause is not None:
+            lines += ["", "Your code raised it here:"]
+            lines += tb.structured_traceback(type(cause), cause, cause.__traceback__, tb_offset=1)
+        if tb is not None and getattr(tb, "mode", "") == "Verbose":
+            lines += ["", *tb.structured_traceback(type(self), self, self.__traceback__)]
+        else:
+            lines.append("\x1b[2m(the full traceback: run %tb verbose in a new cell)\x1b[0m")
+        return lines
+
+
+def _ipython() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def call(exercise: str, function: Callable, *args: Any, errors: Mistakes = (),
+         **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, turning a usual mistake's exception into a course message.
+
+    ``errors`` holds ``(hint, text)`` pairs: when the call raises and ``"Type: message"`` of the
+    exception contains ``text``, a :class:`CheckFailed` names the exercise and gives ``hint``,
+    with the student's traceback under it. Any other exception passes unchanged.
+    """
+    try:
+        return function(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 (re-raised unchanged unless a rule fits)
+        said = f"{type(err).__name__}: {err}"
+        fits = [hint for hint, text in errors if text in said]
+        if not fits:
+            raise
+        name = getattr(function, "__qualname__", "your code").rsplit("<locals>.", 1)[-1]
+        lines = [f"[{exercise}] {name} raised {said}", *(f"  hint: {h}" for h in fits)]
+        raise CheckFailed("\n".join(lines)) from err
+
+
+def _same(got: Any, value: Any, rtol: float, atol: float, equal_nan: bool = True) -> bool:
+    """Whether ``got`` (or what the function ``got`` returns) equals ``value``; NaN equals NaN."""
+    try:
+        g, v = _as_array("", got() if callable(got) else got), _as_array("", value)
+    except Exception:  # noqa: BLE001 (an earlier exercise that raises is wrong, nothing more)
+        return False
+    return g.shape == v.shape and bool(np.allclose(g, v, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def _as_array(exercise: str, got: Any) -> np.ndarray:
@@ -51,7 +118,7 @@ def diagnose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) ->
     if np.allclose(got, -expected, rtol=rtol, atol=atol):
         return ["the sign is flipped (gradient ascent instead of descent, or y - t vs t - y?)"]
     mask = np.abs(expected) > 1e-12
-    if mask.any():
+    if mask.sum() > 1:  # one number is always some factor times another: no diagnosis
         with np.errstate(invalid="ignore", over="ignore"):
             ratios = got[mask] / expected[mask]
         factor = float(np.median(ratios))
@@ -64,11 +131,15 @@ def diagnose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) ->
 
 
 def expect_close(exercise: str, got: Any, expected: Any = None, rtol: float = 1e-6,
-                 atol: float = 1e-8, hints: Sequence[str] = ()) -> None:
+                 atol: float = 1e-8, hints: Sequence[str] = (), mistakes: Mistakes = (),
+                 requires: Requires = ()) -> None:
     """Raise :class:`CheckFailed` unless ``got`` equals ``expected`` within tolerance.
 
-    The message names ``exercise``, both shapes, the max error, and likely mistakes:
-    detected ones (transpose, constant factor, sign) first, then the given ``hints``.
+    The message names ``exercise``, both shapes, the max error, and likely mistakes: first an
+    earlier exercise of ``requires`` that is wrong ("fix it first"), then the hint of each of
+    ``mistakes`` whose value ``got`` equals; when none fits, detected ones (transpose, constant
+    factor, sign) and the given ``hints``. ``mistakes`` and ``requires`` are not reported to
+    ``OBSERVERS``: they only shape the message.
     Without ``expected`` (hidden tests) only a grader can judge ``got``: here it must merely be
     an array of finite numbers.
     """
@@ -82,6 +153,7 @@ def expect_close(exercise: str, got: Any, expected: Any = None, rtol: float = 1e
     e = _as_array(exercise, expected)
     lines = [f"[{exercise}] does not match the expected result."]
     found: list[str] = []
+    fits = [hint for hint, value in mistakes if _same(g, value, rtol, atol)]
     if g.shape != e.shape:
         lines.append(f"  expected shape {e.shape}, got shape {g.shape}")
         if g.ndim == 2 and g.shape == e.shape[::-1]:
@@ -105,7 +177,12 @@ def expect_close(exercise: str, got: Any, expected: Any = None, rtol: float = 1e
         if g.ndim == 2 and g.shape[0] == g.shape[1] and np.allclose(g, e.T, rtol=rtol, atol=atol):
             found.append("you returned the transpose of the expected matrix")
         found += diagnose(g, e, rtol, atol)
-    for hint in [*found, *hints]:
+    wrong_before = [name for name, got_before, want in requires
+                    if not _same(got_before, want, 1e-6, 1e-8, equal_nan=False)]
+    if wrong_before:
+        lines.insert(1, f"  {wrong_before[0]} is wrong (its own check fails): fix it first, then "
+                        "run this check again")
+    for hint in fits or [*found, *hints]:
         lines.append(f"  hint: {hint}")
     raise CheckFailed("\n".join(lines))
 

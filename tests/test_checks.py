@@ -82,3 +82,61 @@ def test_nan_is_located_where_it_is():
 def test_flipped_sign_gets_one_hint_not_a_factor_of_minus_one_too():
     msg = failure(-E)
     assert msg.count("hint:") == 1
+
+
+def test_a_mistakes_hint_shows_only_when_got_equals_that_mistakes_value():
+    wrong = 32 * E
+    msg = failure(wrong, mistakes=[("you summed over the batch", wrong)], hints=["generic advice"])
+    assert "you summed over the batch" in msg and "generic advice" not in msg
+    msg = failure(E + 1, mistakes=[("you summed over the batch", wrong)], hints=["generic advice"])
+    assert "you summed" not in msg and "generic advice" in msg
+
+
+def test_one_number_is_not_diagnosed_as_a_constant_factor():
+    with pytest.raises(CheckFailed) as err:
+        expect_close("ex", 3.7, 1.2)
+    assert "times the expected" not in str(err.value)
+
+
+def test_a_wrong_earlier_exercise_is_named_first():
+    def broken_softmax():
+        raise NotImplementedError
+
+    msg = failure(E + 1, requires=[("softmax from exercise 1", broken_softmax, E)])
+    assert msg.splitlines()[1].strip().startswith("softmax from exercise 1 is wrong")
+    assert "exercise 1" not in failure(E + 1, requires=[("softmax from exercise 1", E, E)])
+
+
+def test_mistakes_and_requires_are_not_reported_to_observers():
+    from course_lib import checks
+
+    seen = []
+    checks.OBSERVERS.append(lambda *args: seen.append(args))
+    try:
+        expect_close("ex", E, E, mistakes=[("m", E)], requires=[("r", E, E)])
+    finally:
+        checks.OBSERVERS.pop()
+    assert seen == [("close", "ex", E, {"rtol": 1e-6, "atol": 1e-8, "hints": []})]
+
+
+def test_call_turns_a_usual_error_into_a_message_and_keeps_the_students_error():
+    from course_lib.checks import call
+
+    def softmax(O):
+        return O - O.max(axis=1)
+
+    with pytest.raises(CheckFailed) as err:
+        call("ex_softmax", softmax, np.ones((3, 2)), errors=[("keepdims=True", "could not be broadcast")])
+    assert str(err.value).startswith("[ex_softmax] softmax raised ValueError")
+    assert "hint: keepdims=True" in str(err.value) and isinstance(err.value.__cause__, ValueError)
+    with pytest.raises(ValueError):  # no rule fits: the student's own error, unchanged
+        call("ex_softmax", softmax, np.ones((3, 2)), errors=[("other", "no such text")])
+
+
+def test_a_failed_check_renders_its_message_first_and_no_course_frames():
+    # What IPython shows for a CheckFailed (outside IPython: without the student's traceback).
+    with pytest.raises(CheckFailed) as err:
+        expect_close("ex_softmax", 2 * E, E, hints=["a hint"])
+    lines = err.value._render_traceback_()
+    assert "[ex_softmax] does not match" in lines[0] and any("hint: a hint" in line for line in lines)
+    assert not any("checks.py" in line for line in lines) and "%tb verbose" in lines[-1]

@@ -255,7 +255,8 @@ def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: O
         if step.kind == "instructor" and step.grade_id not in results and reply.status != "ok":
             why = _message(reply.data) if reply.data else (reply.why or reply.status)
             notes.append(f"locked cell '{step.grade_id}' did not run cleanly ({reply.status}): "
-                         f"{why[:300]}; the tests after it may fail for that reason")
+                         f"{why[:300]}; the tests after it may fail for that reason "
+                         f"(likely fix: {_likely_fix(why)})")
     report = _report(plan, name, results, error, notes, answers, student)
     if opts.feedback_dir is not None:
         ran = {id(step) for step, _ in trace}

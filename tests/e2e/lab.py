@@ -1,14 +1,17 @@
 """A small driver for JupyterLab in Chromium: start the server, open a notebook, run it, read it.
 
-The server runs from a temp copy of the repository with its own Jupyter, IPython and matplotlib
-folders, on 127.0.0.1 with no token; JupyterLab exposes its app object to the page
-(``expose_app_in_browser``) so the test can run commands and read cell outputs the way the
-notebook itself sees them, while images, widgets and clicks go through the real DOM.
+The server is started with the README's own launch command (:func:`readme_launch_command`), in a
+temp copy of the repository with its own Jupyter, IPython and matplotlib folders; the only flags
+added choose the port (127.0.0.1), turn the token off, keep the server from opening a browser,
+and expose JupyterLab's app object to the page (``expose_app_in_browser``) so the test can run
+commands and read cell outputs the way the notebook itself sees them, while images, widgets and
+clicks go through the real DOM.
 """
 from __future__ import annotations
 
-import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -42,8 +45,19 @@ def find_chromium() -> str | None:
     return shutil.which("chromium")
 
 
+def readme_launch_command(readme: Path) -> list[str]:
+    """The JupyterLab part of the README's first command (``... && jupyter lab ...``), as argv."""
+    block = re.search(r"```bash\n(.*?)```", readme.read_text(), re.S)
+    assert block, f"{readme} has no ```bash block"
+    for part in block.group(1).replace("\\\n", " ").split("&&"):
+        argv = shlex.split(part)
+        if argv[:2] == ["jupyter", "lab"]:
+            return argv
+    raise AssertionError(f"the first bash block of {readme} does not run `jupyter lab`")
+
+
 class LabServer:
-    """JupyterLab on a free local port, serving a temp copy of ``repo``; stopped by PID."""
+    """JupyterLab started with the README's command in a temp copy of ``repo``; stopped by PID."""
 
     def __init__(self, repo: Path, workdir: Path):
         self.root = workdir / "course"
@@ -57,24 +71,29 @@ class LabServer:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         env["PYTHONPATH"] = str(self.root)
         env.pop("MPLBACKEND", None)
-        settings = self.home / "settings" / "@jupyterlab" / "apputils-extension"
-        settings.mkdir(parents=True)
-        # No news popup and no update check: the run must not depend on the internet.
-        (settings / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        self.runtime_dir = self.home / "jruntime"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.command = readme_launch_command(repo / "README.md")
+        added = ["--no-browser", "--ip=127.0.0.1", f"--port={self.port}", "--IdentityProvider.token=",
+                 "--ServerApp.password=", "--LabApp.expose_app_in_browser=True"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            added.append("--allow-root")
         self.log = open(workdir / "jupyterlab.log", "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-             f"--port={self.port}", f"--ServerApp.root_dir={self.root}",
-             "--IdentityProvider.token=", "--ServerApp.password=",
-             "--ServerApp.disable_check_xsrf=True", "--LabApp.expose_app_in_browser=True",
-             "--LabApp.news_url=None", f"--LabServerApp.user_settings_dir={self.home / 'settings'}",
-             f"--LabServerApp.workspaces_dir={self.home / 'workspaces'}"]
-            + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        # `python -m jupyter` is the `jupyter` of this Python; everything else is the README's.
+        self.proc = subprocess.Popen([sys.executable, "-m", *self.command] + added, cwd=self.root,
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         self._wait_ready()
+
+    def launch_url(self) -> str:
+        """The page the README's command opens in the student's browser (the file it names)."""
+        pages = sorted(self.runtime_dir.glob("jpserver-file-to-run-*-open.html")) or sorted(
+            self.runtime_dir.glob("jpserver-*-open.html"))
+        assert pages, f"JupyterLab wrote no page to open in {self.runtime_dir}"
+        found = re.search(r'href="([^"]+)"', pages[0].read_text())
+        assert found, f"no link in {pages[0]}"
+        return found.group(1)
 
     def _wait_ready(self, timeout: float = 90) -> None:
         deadline = time.time() + timeout
@@ -134,6 +153,14 @@ class NotebookPage:
         self.page, self.timeout_ms = page, timeout_s * 1000
         page.goto(f"{server.url}/lab/tree/{path}?reset", wait_until="domcontentloaded")
         page.wait_for_function(_JS_READY, timeout=120_000, polling=500)
+
+    @classmethod
+    def current(cls, page, timeout_s: float = 300) -> "NotebookPage":
+        """The notebook already open in ``page`` (opened by a click, not by a URL)."""
+        nb = cls.__new__(cls)
+        nb.page, nb.timeout_ms = page, timeout_s * 1000
+        page.wait_for_function(_JS_READY, timeout=120_000, polling=500)
+        return nb
 
     def run_all(self) -> None:
         self.page.evaluate(_JS_RUN_ALL)

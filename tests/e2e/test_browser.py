@@ -4,11 +4,16 @@ nbval proves the notebooks compute; this proves they *show*: no cell errors, eve
 stored notebook has renders as an image, every widget renders and answers a click or a slider,
 progress bars render as widgets, and no request leaves 127.0.0.1.
 
+It starts with the student's first minutes: the README's launch command opens lesson 1, the
+file browser reaches the exercises, a failing check shows its message first, and lesson 1 links
+to its set.
+
 Run only this:  python -m pytest tests/e2e -v -s   (screenshots: $E2E_SCREENSHOT_DIR or a temp dir)
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -74,6 +79,82 @@ def interact(nb: NotebookPage, index: int) -> str:
         buttons.first.click()
         done.append(f"clicked '{buttons.first.inner_text()}'")
     return ", ".join(done)
+
+
+_JS_PATH = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
+           "return w && w.context ? w.context.path : null; }"
+_JS_RUN_UP_TO = """async (n) => { const app = window.jupyterapp; const p = app.shell.currentWidget;
+    for (let i = 0; i <= n; i++) {
+      p.content.activeCellIndex = i; await app.commands.execute('notebook:run-cell'); } }"""
+FIRST_LESSON, FIRST_SET = "notebooks/01_softmax_cross_entropy.ipynb", "exercises/01_softmax_cross_entropy.ipynb"
+WRONG_SOFTMAX = """def softmax(O):
+    E = np.exp(O - O.max(axis=1, keepdims=True))
+    return E / E.sum()  # the whole batch's sum, not each row's"""
+
+
+def wait_for_path(page, path: str) -> None:
+    page.wait_for_function(f"() => ({_JS_PATH})() === {json.dumps(path)}", timeout=60_000, polling=250)
+
+
+def test_the_readme_command_opens_lesson_1_and_the_exercises(lab_server, page, screenshot_dir):
+    """The student's first minutes, with the README's command: lesson 1, no news pop-up, an
+    exercise set from the file browser, a failing check's message in view, lesson → set link."""
+    page.goto(lab_server.launch_url(), wait_until="domcontentloaded")
+    NotebookPage.current(page)
+    assert page.evaluate(_JS_PATH) == FIRST_LESSON, "the README's command must open lesson 1"
+    page.wait_for_timeout(3000)  # the news question, when asked, comes a moment after start-up
+    assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab's news pop-up is shown"
+    page.screenshot(path=str(screenshot_dir / "launch.png"))
+
+    # The exercise set, through the file browser: root folder, exercises/, the notebook.
+    page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+    page.locator(".jp-FileBrowser .jp-BreadCrumbs-home").first.click()
+    for name in ("exercises", Path(FIRST_SET).name):
+        page.locator(".jp-FileBrowser .jp-DirListing-item").filter(has=page.locator(
+            ".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$"))).first.dblclick()
+    wait_for_path(page, FIRST_SET)
+    cells = NotebookPage.current(page)
+
+    # A student's wrong softmax, then its check cell, run with Shift+Enter as a student does.
+    live = cells.cells()
+    solution = next(c["index"] for c in live if c["type"] == "code" and "def softmax" in c["source"])
+    check = next(c["index"] for c in live[solution + 1:] if c["type"] == "code")
+    page.evaluate("""([i, src]) => window.jupyterapp.shell.currentWidget.content.widgets[i]
+                     .model.sharedModel.setSource(src)""", [solution, WRONG_SOFTMAX])
+    page.evaluate(_JS_RUN_UP_TO, solution)
+    cells.wait_idle()
+    page.evaluate("""(i) => { const nb = window.jupyterapp.shell.currentWidget.content;
+                     nb.mode = 'command'; nb.activeCellIndex = i; nb.activate(); }""", check)
+    page.wait_for_timeout(300)
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_timeout(500)
+    cells.wait_idle()
+    text = cells.cells()[check]["text"]
+    assert text.lstrip().startswith("CheckFailed [ex_softmax]"), f"the message is not first:\n{text[:500]}"
+    assert "hint:" in text and "checks.py" not in text, f"traceback into course internals:\n{text}"
+    box = page.evaluate("""(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];
+        const out = c.node.querySelector('.jp-OutputArea-output');
+        if (!out) return null; const r = out.getBoundingClientRect(); return {y: r.top, height: r.height}; }""",
+                        check)
+    height = page.viewport_size["height"]
+    page.screenshot(path=str(screenshot_dir / "exercise-message.png"))
+    assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, \
+        f"the check's message is not in view after Shift+Enter: {box}, window height {height}"
+
+    # Lesson 1 ends with a link to its exercise set; following it opens the set.
+    NotebookPage(page, lab_server, FIRST_LESSON)
+    page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
+                     const last = nb.widgets.length - 1;
+                     nb.activeCellIndex = last; await nb.scrollToItem(last, 'start'); }""")
+    page.wait_for_timeout(1000)
+    hrefs = page.evaluate("""() => { const nb = window.jupyterapp.shell.currentWidget.content;
+        return Array.from(nb.widgets[nb.widgets.length - 1].node.querySelectorAll('a'))
+                    .map(a => a.getAttribute('href')); }""")
+    assert any(h and f"/{FIRST_SET}" in h for h in hrefs), f"lesson 1's last cell links to {hrefs}"
+    link = page.locator(f'.jp-MarkdownOutput a[href*="/{FIRST_SET}"]').last
+    link.click()
+    wait_for_path(page, FIRST_SET)
+    assert_only_local_requests(page)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
@@ -146,7 +227,7 @@ def test_a_feedback_page_renders_with_its_hint(browser, tmp_path, screenshot_dir
     from course_lib.__main__ import main
     from tests.hostile.classroom import write_class
 
-    write_class(tmp_path / "class", 2)  # student_01 sums instead of averaging
+    write_class(tmp_path / "class", 3)  # student_01 sums instead of averaging (02: untouched)
     source = REPO / "solutions" / "01_softmax_cross_entropy.ipynb"
     assert main(["grade", "--source", str(source), "--feedback", str(tmp_path / "fb"),
                  str(tmp_path / "class" / "student_01.ipynb")]) == 0

@@ -1,0 +1,149 @@
+"""The usual mistakes of every exercise fail a *visible* check, each with its own hint.
+
+Each row is a small variant of the instructor's solution: ``old`` → ``new`` in one solution
+cell. The set runs in-process (its code cells exec'd in one namespace, as a kernel would; no
+Jupyter), with the student copy's check cells, so only visible checks can catch the mistake.
+The unchanged solution passes every visible check.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from course_lib.checks import CheckFailed
+
+# The mistakes divide by zero and overflow on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+ROOT = Path(__file__).resolve().parents[1]
+SETS = sorted(p.name for p in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _cells(path: Path) -> list[tuple[str, str, dict]]:
+    nb = json.loads(path.read_text())
+    return [(c["cell_type"], "".join(c["source"]), c["metadata"].get("nbgrader", {}))
+            for c in nb["cells"]]
+
+
+def run_set(name: str, variant: tuple[str, str, str] | None = None, until: str | None = None) -> None:
+    """Run set ``name``: the solution's own cells, the student copy's (visible) check cells.
+
+    ``variant`` = (grade_id, old, new) changes one solution cell; ``until`` stops after that
+    check cell, skipping the other check cells before it (an earlier check would fail first on
+    a variant made to test a later check's "fix exercise N first").
+    """
+    solution, student = _cells(ROOT / "solutions" / name), _cells(ROOT / "exercises" / name)
+    assert len(solution) == len(student), f"exercises/{name} is out of date: build-exercises"
+    namespace: dict = {"__name__": "__main__"}
+    for (kind, source, meta), (_, visible, _) in zip(solution, student):
+        if kind != "code":
+            continue
+        gid = meta.get("grade_id", "")
+        is_check = meta.get("grade") and not meta.get("solution")
+        if variant and gid == variant[0]:
+            assert variant[1] in source, f"{name} {gid}: {variant[1]!r} is not in the solution"
+            source = source.replace(variant[1], variant[2])
+        if is_check:
+            if until and gid != until:
+                continue
+            source = visible  # hidden tests are not in the student copy
+        exec(compile(source, f"<{name} {gid or 'cell'}>", "exec"), namespace)
+        if until and gid == until:
+            return
+
+
+# (set, solution cell, old, new, check cell, text of the hint that must appear)
+S01, S04, S06 = "01_softmax_cross_entropy.ipynb", "04_module_framework.ipynb", "06_words_to_vectors.ipynb"
+MISTAKES = [
+    # set 01
+    (S01, "ex_softmax", "O.max(axis=1, keepdims=True)", "O.max(axis=1)", "ex_softmax_check", "keepdims=True"),
+    (S01, "ex_softmax", "E.sum(axis=1, keepdims=True)", "E.sum(axis=0, keepdims=True)", "ex_softmax_check",
+     "you normalised the columns"),
+    (S01, "ex_softmax", "E = np.exp(O - O.max(axis=1, keepdims=True))",
+     "O -= O.max(axis=1, keepdims=True)\n    E = np.exp(O)", "ex_softmax_check", "changed its input O"),
+    (S01, "ex_softmax", "np.exp(O - O.max(axis=1, keepdims=True))", "np.exp(O)", "ex_softmax_check",
+     "subtract each row's maximum"),
+    (S01, "ex_softmax", "O.max(axis=1, keepdims=True)", "O.max()", "ex_softmax_check", "each row's own maximum"),
+    (S01, "ex_cross_entropy", "].mean())", "].sum())", "ex_cross_entropy_check", "you summed"),
+    (S01, "ex_cross_entropy", "log_Y[np.arange(len(c)), c]", "log_Y[:, c]", "ex_cross_entropy_check",
+     "log_Y[:, c] is a B x B matrix"),
+    (S01, "ex_cross_entropy", "float(-log_Y", "float(log_Y", "ex_cross_entropy_check", "MINUS the mean"),
+    (S01, "ex_cross_entropy",
+     "log_Y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+     "log_Y = np.log(np.exp(O) / np.exp(O).sum(axis=1, keepdims=True))", "ex_cross_entropy_check", "log-sum-exp"),
+    (S01, "ex_grad_logits", "return G / B", "return G", "ex_grad_logits_check", "divided by B"),
+    (S01, "ex_grad_logits", "G[np.arange(B), c] -= 1", "G[:, c] -= 1", "ex_grad_logits_check",
+     "changes whole columns"),
+    (S01, "ex_grad_logits", "G = softmax(O)", "O -= O.max(axis=1, keepdims=True)\n    G = softmax(O)",
+     "ex_grad_logits_check", "changed its input O"),
+    (S01, "ex_grad_logits", "return G / B", "return -G / B", "ex_grad_logits_check", "the sign"),
+    (S01, "ex_softmax", "return E / E.sum(axis=1, keepdims=True)", "return E", "ex_grad_logits_check",
+     "softmax from exercise 1 is wrong"),
+    (S01, "ex_jacobian", "np.diag(y) - np.outer(y, y)", "-np.outer(y, y)", "ex_jacobian_check", "delta_ij"),
+    (S01, "ex_jacobian", "np.diag(y) - np.outer(y, y)", "np.diag(y * (1 - y))", "ex_jacobian_check",
+     "not 0"),
+    (S01, "ex_jacobian", "np.diag(y) - np.outer(y, y)", "np.diag(y) - y @ y", "ex_jacobian_check",
+     "not y @ y"),
+    # set 04
+    (S04, "ex_linear_backward", "self.weight.grad += self.x.T @ dL_dy", "self.weight.grad = self.x.T @ dL_dy",
+     "ex_linear_backward_check", "use self.weight.grad += ..."),
+    (S04, "ex_linear_backward", "self.bias.grad += dL_dy.sum(axis=0)", "self.bias.grad = dL_dy.sum(axis=0)",
+     "ex_linear_backward_check", "use self.bias.grad += ..."),
+    (S04, "ex_linear_backward", "self.bias.grad += dL_dy.sum(axis=0)", "self.bias.grad += dL_dy",
+     "ex_linear_backward_check", "dL_dy.sum(axis=0)"),
+    (S04, "ex_linear_backward", "self.bias.grad += dL_dy.sum(axis=0)", "self.bias.grad += dL_dy.mean(axis=0)",
+     "ex_linear_backward_check", "not the mean"),
+    (S04, "ex_linear_backward", "self.x.T @ dL_dy", "dL_dy.T @ self.x", "ex_linear_backward_check",
+     "not its transpose"),
+    (S04, "ex_linear_backward", "return dL_dy @ self.weight.value.T", "return dL_dy @ self.weight.value",
+     "ex_linear_backward_check", "dL/dx = dL_dy @ W.T"),
+    (S04, "ex_tanh_backward", "dL_dy * (1 - self.y ** 2)", "1 - self.y ** 2", "ex_tanh_backward_check",
+     "multiply by the incoming dL_dy"),
+    (S04, "ex_tanh_backward", "dL_dy * (1 - self.y ** 2)", "dL_dy * (1 - self.y) ** 2",
+     "ex_tanh_backward_check", "not (1 - y)**2"),
+    (S04, "ex_tanh_backward", "dL_dy * (1 - self.y ** 2)", "dL_dy * self.y * (1 - self.y)",
+     "ex_tanh_backward_check", "the sigmoid's"),
+    (S04, "ex_momentum", "self.momentum * self.velocity[i] + p.grad",
+     "self.momentum * self.velocity[i] + (1 - self.momentum) * p.grad", "ex_momentum_check",
+     "no (1 - momentum) factor"),
+    (S04, "ex_momentum", "p.value -= self.lr * self.velocity[i]", "p.value -= self.lr * p.grad",
+     "ex_momentum_check", "must use the velocity"),
+    (S04, "ex_momentum", "self.velocity[i] = p.grad.copy()", "self.velocity[i] = p.grad",
+     "ex_momentum_check", "must be a copy"),
+    (S04, "ex_xavier", "rng.uniform(-a, a, size=(n_in, n_out))", "rng.normal(0, a / np.sqrt(3), size=(n_in, n_out))",
+     "ex_xavier_check", "not a normal one"),
+    (S04, "ex_xavier", "rng.uniform(-a, a, size=(n_in, n_out))", "np.random.uniform(-a, a, size=(n_in, n_out))",
+     "ex_xavier_check", "draw from the rng you are given"),
+    (S04, "ex_xavier", "a = np.sqrt(6 / (n_in + n_out))", "a = np.sqrt(6 / n_in)", "ex_xavier_check",
+     "variance a**2 / 3"),
+    # set 06
+    (S06, "ex_mean_pool", "E[s].mean(axis=0)", "E[s].sum(axis=0)", "ex_mean_pool_check", "you summed"),
+    (S06, "ex_mean_pool", "np.stack([E[s].mean(axis=0) for s in seqs])",
+     "np.stack([E[s].sum(axis=0) for s in seqs]) / max(len(s) for s in seqs)", "ex_mean_pool_check",
+     "its own length"),
+    (S06, "ex_mean_pool", "np.stack([E[s].mean(axis=0) for s in seqs])", "np.array([E[s] for s in seqs]).mean(axis=1)",
+     "ex_mean_pool_check", "pool each review on its own"),
+    (S06, "ex_mean_pool_grad", "np.add.at(dL_dE, s, g / len(s))", "dL_dE[s] += g / len(s)",
+     "ex_mean_pool_grad_check", "np.add.at"),
+    (S06, "ex_mean_pool_grad", "np.add.at(dL_dE, s, g / len(s))", "np.add.at(dL_dE, s, g)",
+     "ex_mean_pool_grad_check", "divide each review's gradient by its length"),
+    (S06, "ex_nearest", "cos = E @ E[w] / (np.linalg.norm(E, axis=1) * np.linalg.norm(E[w]))", "cos = E @ E[w]",
+     "ex_nearest_check", "dot product"),
+    (S06, "ex_nearest", "np.argsort(-cos)[:k]", "np.argsort(cos)[:k]", "ex_nearest_check", "LEAST similar"),
+]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_the_solution_passes_every_visible_check(name):
+    run_set(name)
+
+
+@pytest.mark.parametrize("name, cell, old, new, check, hint", MISTAKES,
+                         ids=[f"{m[0][:2]}-{m[4]}-{m[3][:40]}" for m in MISTAKES])
+def test_a_usual_mistake_fails_a_visible_check_with_its_hint(name, cell, old, new, check, hint):
+    with pytest.raises(CheckFailed) as failed:
+        run_set(name, (cell, old, new), until=check)
+    message = str(failed.value)
+    assert hint in message, f"the hint {hint!r} is missing from:\n{message}"
+    assert message.startswith(f"[{check.removesuffix('_check')}") or "[" in message.splitlines()[0]
