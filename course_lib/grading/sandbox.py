@@ -191,10 +191,6 @@ class _Cgroup:
         except OSError:  # no cpu controller here: the scheduler alone shares the CPUs
             pass
 
-    @property
-    def active(self) -> bool:
-        return bool(self.dirs)
-
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` started inside the cgroup (the shell joins it, then execs)."""
         if not self.dirs:
@@ -244,7 +240,6 @@ class Sandbox:
         self.cgroup: _Cgroup | None = None
         self.scratch: tempfile.TemporaryDirectory | None = None
         self.buffer = bytearray()  # appended to in place: a 32 MB message in 64 KB reads stays linear
-        self.info: dict = {}
 
     # ----- starting and stopping -------------------------------------------------------------
     def _env(self, home: str, lib: str) -> dict[str, str]:
@@ -334,8 +329,7 @@ class Sandbox:
         self.stderr.start()
         try:
             if self.isolate:
-                self.info = self._read_info(info_r)
-                self.pid = int(self.info["child-pid"])
+                self.pid = int(self._read_info(info_r)["child-pid"])
             else:
                 self.pid = self.proc.pid
             os.close(info_r)
