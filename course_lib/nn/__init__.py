@@ -5,7 +5,7 @@
     loss = loss_fn(model(x), c); opt.zero_grad(); model.backward(loss_fn.backward()); opt.step()
 
 module.py: Parameter, Module, Sequential · layers.py: Linear, ReLU, Sigmoid, Tanh, Dropout ·
-losses.py: MSELoss, CrossEntropyLoss · optim.py: SGD, ExponentialLR · init.py: schemes ·
+losses.py: MSELoss, CrossEntropyLoss · optim.py: SGD, Adam, ExponentialLR · init.py: schemes ·
 ``one_hot`` is :func:`course_lib.functions.one_hot`. Parameters are float32 unless asked otherwise.
 """
 from ..functions import one_hot
@@ -13,8 +13,8 @@ from . import init
 from .layers import Dropout, Linear, ReLU, Sigmoid, Tanh
 from .losses import CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter, Sequential, ShapeError
-from .optim import SGD, ExponentialLR
+from .optim import SGD, Adam, ExponentialLR
 
 __all__ = ["init", "Module", "Parameter", "Sequential", "ShapeError", "Linear", "ReLU", "Sigmoid",
            "Tanh", "Dropout", "Loss", "MSELoss", "CrossEntropyLoss", "one_hot", "SGD",
-           "ExponentialLR"]
+           "Adam", "ExponentialLR"]
