@@ -55,6 +55,17 @@ def run_set(name: str, variant: tuple[str, str, str] | None = None, until: str |
 
 # (set, solution cell, old, new, check cell, text of the hint that must appear)
 S01, S04, S06 = "01_softmax_cross_entropy.ipynb", "04_module_framework.ipynb", "06_words_to_vectors.ipynb"
+S08 = "08_adam.ipynb"
+# Set 08's Adam step, so that its rows can move the step count rather than repeat the body.
+ADAM_STEP = """        self.t += 1
+        beta1, beta2 = self.betas
+        for i, p in enumerate(self.params):
+            self.m[i] = beta1 * self.m[i] + (1 - beta1) * p.grad
+            self.v[i] = beta2 * self.v[i] + (1 - beta2) * p.grad ** 2
+            m_hat = self.m[i] / (1 - beta1 ** self.t)
+            v_hat = self.v[i] / (1 - beta2 ** self.t)
+            p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)"""
+ADAM_STEP_WITHOUT_COUNT = ADAM_STEP.replace("        self.t += 1\n", "")
 MISTAKES = [
     # set 01
     (S01, "ex_softmax", "O.max(axis=1, keepdims=True)", "O.max(axis=1)", "ex_softmax_check", "keepdims=True"),
@@ -131,6 +142,26 @@ MISTAKES = [
     (S06, "ex_nearest", "cos = E @ E[w] / (np.linalg.norm(E, axis=1) * np.linalg.norm(E[w]))", "cos = E @ E[w]",
      "ex_nearest_check", "dot product"),
     (S06, "ex_nearest", "np.argsort(-cos)[:k]", "np.argsort(cos)[:k]", "ex_nearest_check", "LEAST similar"),
+    # set 08
+    (S08, "ex_ema", "m_hat.append(m / (1 - beta ** t))", "m_hat.append(m)", "ex_ema_check",
+     "divide by 1 - beta**t (bias correction)"),
+    (S08, "ex_ema", "enumerate(values, start=1)", "enumerate(values)", "ex_ema_check", "t counts from 1"),
+    (S08, "ex_ema", "m = beta * m + (1 - beta) * value", "m = (1 - beta) * m + beta * value", "ex_ema_check",
+     "beta is the weight of the past"),
+    (S08, "ex_adam", "m_hat = self.m[i] / (1 - beta1 ** self.t)\n            v_hat = self.v[i] / (1 - beta2 ** self.t)",
+     "m_hat = self.m[i]\n            v_hat = self.v[i]", "ex_adam_check", "divide by the bias corrections"),
+    (S08, "ex_adam", ADAM_STEP, ADAM_STEP_WITHOUT_COUNT + "\n        self.t += 1", "ex_adam_check",
+     "add 1 to self.t BEFORE the bias correction"),
+    (S08, "ex_adam", "p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+     "p.value -= self.lr * m_hat / (np.sqrt(v_hat + self.eps))", "ex_adam_check", "eps goes outside the square root"),
+    (S08, "ex_adam", "(1 - beta2) * p.grad ** 2", "(1 - beta2) * p.grad", "ex_adam_check", "SQUARED gradient"),
+    (S08, "ex_adam", ADAM_STEP, ADAM_STEP_WITHOUT_COUNT.replace("self.params):\n", "self.params):\n            self.t += 1\n"),
+     "ex_adam_check", "once per step"),
+    (S08, "ex_adam", "m_hat = self.m[i] / (1 - beta1 ** self.t)", "m_hat = self.m[i]", "ex_valley_check",
+     "MyAdam from exercise 2 is wrong"),
+    (S08, "ex_valley", "        optimizer.zero_grad()\n", "", "ex_valley_check", "zero the gradient (optimizer.zero_grad())"),
+    (S08, "ex_valley", "path.append(w.value.copy())", "path.append(w.value)", "ex_valley_check",
+     "the optimizer changes w.value in place"),
 ]
 
 
