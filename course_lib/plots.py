@@ -113,3 +113,43 @@ def plot_mistakes(x: np.ndarray, c: np.ndarray, c_pred: np.ndarray, ax: plt.Axes
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize="small")
     return ax
+
+
+def plot_confusion_matrix(cm: np.ndarray, ax: plt.Axes | None = None,
+                          class_names: Sequence[str] | None = None) -> plt.Axes:
+    """Draw a confusion matrix cm: (C, C), rows the true class, columns the predicted one.
+
+    Only the mistakes are coloured (the diagonal, mostly correct answers, would swamp the colour
+    scale); every cell shows its count, the diagonal in grey.
+    """
+    cm = np.asarray(cm)
+    C = len(cm)
+    ax = _axes(ax, (6, 5.5))
+    mistakes = np.where(np.eye(C, dtype=bool), np.nan, cm).astype(np.float64)
+    image = ax.imshow(mistakes, cmap="Reds", vmin=0)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mistakes")
+    top = np.nanmax(mistakes) if C > 1 else 0
+    for i in range(C):
+        for j in range(C):
+            colour = "grey" if i == j else ("white" if cm[i, j] > 0.6 * top else "black")
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize="small", color=colour)
+    names = list(class_names) if class_names is not None else [str(k) for k in range(C)]
+    ax.set_xticks(range(C), names)
+    ax.set_yticks(range(C), names)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    return ax
+
+
+def plot_gap(x: Sequence[float], train: Sequence[float], val: Sequence[float],
+             ax: plt.Axes | None = None, xlabel: str = "", ylabel: str = "accuracy") -> plt.Axes:
+    """Training and validation values over a swept setting x, the gap between them shaded.
+
+    x, train, val: (K,) for the K settings of a sweep (e.g. weight decays, hidden sizes).
+    """
+    ax = _axes(ax)
+    ax.plot(x, train, "o-", label="training")
+    ax.plot(x, val, "s--", label="validation")
+    ax.fill_between(x, train, val, color="grey", alpha=0.2, label="gap")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize="small")
+    return ax

@@ -67,6 +67,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
     iteration_loss: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # set by fit(patience=...): the epoch whose weights were kept
 
     def append(self, train_loss: float, train_acc: float = math.nan,
                val_loss: float = math.nan, val_acc: float = math.nan) -> None:
@@ -122,7 +123,8 @@ def evaluate(model, loss_fn, x: np.ndarray, t: np.ndarray, batch_size: int = 102
 
 def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
         val: tuple[np.ndarray, np.ndarray] | None = None, epochs: int = 10, batch_size: int = 32,
-        seed: int = 0, scheduler=None, progress: bool = True) -> History:
+        seed: int = 0, scheduler=None, progress: bool = True, patience: int | None = None
+        ) -> History:
     """Train a Module with minibatch SGD; returns the per-epoch :class:`History`.
 
     train, val: ``(x, t)`` with x: (N, ...) and targets t: (N,) integer labels c or (N, C) rows.
@@ -136,11 +138,21 @@ def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
     change during the epoch), so they are not an eval-mode measurement of the final weights.
     A NaN or infinite batch loss raises :class:`TrainingDiverged` with hints. The model is left
     in eval mode.
+
+    Early stopping, with ``patience=p``: after each epoch, if the validation loss is the lowest
+    so far, keep a copy of the weights; stop once ``p`` epochs in a row have not lowered it, and
+    put the kept weights back. ``history.best_epoch`` (1-based) names the epoch they come from;
+    the history still records every epoch that was run.
     """
     x, t = train
     _check_data(x, t, "train")
     if val is not None:
         _check_data(*val, "val")
+    if patience is not None and (val is None or patience < 1):
+        raise ValueError("early stopping watches the validation loss: pass val=(x_val, t_val) "
+                         f"and patience >= 1 (epochs to wait for a new best), got patience={patience}"
+                         + (" without val" if val is None else ""))
+    best = _BestWeights(model) if patience is not None else None
     rng = np.random.default_rng(seed)
     history = History()
     bar = progress_bar(range(epochs), enable=progress, desc="fit", unit="epoch")
@@ -164,5 +176,57 @@ def fit(model, loss_fn, optimizer, train: tuple[np.ndarray, np.ndarray],
         if hasattr(bar, "set_postfix"):
             bar.set_postfix(train_loss=f"{history.train_loss[-1]:.4f}",
                             val_loss=f"{val_loss:.4f}", val_acc=f"{val_acc:.4f}")
+        if best is not None and best.update(val_loss, epoch + 1) >= patience:
+            break
+    if best is not None:
+        history.best_epoch = best.restore()
     model.eval()
     return history
+
+
+class _BestWeights:
+    """The weights of the epoch with the lowest validation loss so far (fit's early stopping)."""
+
+    def __init__(self, model) -> None:
+        self.params = model.parameters()
+        self.values: list[np.ndarray] = []
+        self.loss, self.epoch, self.waited = math.inf, 0, 0
+
+    def update(self, val_loss: float, epoch: int) -> int:
+        """Keep the weights if ``val_loss`` is a new best; return the epochs since the best."""
+        if val_loss < self.loss:
+            self.loss, self.epoch, self.waited = val_loss, epoch, 0
+            self.values = [p.value.copy() for p in self.params]
+        else:
+            self.waited += 1
+        return self.waited
+
+    def restore(self) -> int:
+        """Copy the kept weights back into the model; return the epoch they come from."""
+        for p, value in zip(self.params, self.values):
+            p.value[...] = value
+        return self.epoch
+
+
+def confusion_matrix(c: np.ndarray, c_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of (true class, predicted class): entry [i, j] is how many examples of class i were
+    predicted as j. c, c_pred: (N,) ints in 0..n_classes-1 -> (n_classes, n_classes) int64.
+
+    Row i sums to the number of examples of class i; the diagonal holds the correct ones, so
+    ``diag / row sums`` is each class's accuracy (its recall).
+    """
+    c, c_pred = np.asarray(c), np.asarray(c_pred)
+    if c.shape != c_pred.shape or c.ndim != 1:
+        raise ValueError(f"need one predicted label per true label, both (N,), got {c.shape} "
+                         f"and {c_pred.shape}: pass labels, e.g. model(x).argmax(axis=1)")
+    if len(c) and (min(c.min(), c_pred.min()) < 0 or max(c.max(), c_pred.max()) >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1} for {n_classes} classes")
+    return np.bincount(c * n_classes + c_pred, minlength=n_classes ** 2).reshape(n_classes, n_classes)
+
+
+def top_confusions(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
+    """The ``k`` largest mistakes of a confusion matrix cm: (C, C), as (true, predicted, count),
+    largest first (ties in row-major order)."""
+    mistakes = np.where(np.eye(len(cm), dtype=bool), -1, cm)
+    flat = np.argsort(-mistakes, axis=None, kind="stable")[:k]
+    return [(int(i), int(j), int(cm[i, j])) for i, j in zip(*np.unravel_index(flat, cm.shape))]

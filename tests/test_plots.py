@@ -60,3 +60,20 @@ def test_plot_mistakes_counts_the_misclassified_points_in_the_legend():
 def test_mean_std_band():
     ax = plots.plot_mean_std(np.array([[1.0, 2.0], [3.0, 4.0]]), "runs")
     np.testing.assert_allclose(ax.lines[0].get_ydata(), [2, 3])
+
+
+def test_plot_confusion_matrix_writes_every_count_and_colours_only_the_mistakes():
+    cm = np.array([[50, 2, 0], [5, 40, 1], [0, 0, 30]])
+    ax = plots.plot_confusion_matrix(cm, class_names=["a", "b", "c"])
+    assert sorted(int(t.get_text()) for t in ax.texts) == sorted(cm.ravel().tolist())
+    coloured = ax.images[0].get_array()
+    assert np.ma.is_masked(coloured[0, 0]) or np.isnan(coloured[0, 0])  # the diagonal: no colour
+    assert coloured[1, 0] == 5 and ax.images[0].get_clim()[1] == 5  # the scale: the largest mistake
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+
+
+def test_plot_gap_draws_both_curves_and_shades_the_gap():
+    ax = plots.plot_gap([0.0, 0.1, 0.5], [1.0, 0.9, 0.6], [0.8, 0.8, 0.58], xlabel="λ")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1.0, 0.9, 0.6])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.8, 0.8, 0.58])
+    assert ax.collections and ax.get_xlabel() == "λ"

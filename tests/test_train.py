@@ -7,8 +7,8 @@ import pytest
 from course_lib.data import load_disk
 from course_lib.nn import (SGD, CrossEntropyLoss, Dropout, ExponentialLR, Linear, Module, MSELoss,
                            ReLU, Sequential, Tanh, one_hot)
-from course_lib.train import (History, TrainingDiverged, check_finite, evaluate, fit,
-                              minibatch_indices)
+from course_lib.train import (History, TrainingDiverged, check_finite, confusion_matrix, evaluate,
+                              fit, minibatch_indices, top_confusions)
 
 
 def disk_net(seed=0, p=0.0):
@@ -153,3 +153,57 @@ def test_history_append_records_nan_for_missing_values():
     h = History()
     h.append(1.0)
     assert len(h) == 1 and math.isnan(h.val_acc[0])
+
+
+def test_confusion_matrix_rows_sum_to_class_counts_and_diagonal_counts_hits():
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 4, 200)
+    c_pred = np.where(rng.random(200) < 0.7, c, rng.integers(0, 4, 200))
+    cm = confusion_matrix(c, c_pred, 4)
+    assert cm.shape == (4, 4) and cm.dtype.kind == "i"
+    np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(c, minlength=4))
+    np.testing.assert_array_equal(cm.sum(axis=0), np.bincount(c_pred, minlength=4))
+    assert np.trace(cm) == np.sum(c == c_pred)
+    assert cm[2, 3] == np.sum((c == 2) & (c_pred == 3))  # row: true class, column: predicted
+
+
+def test_confusion_matrix_rejects_unmatched_or_out_of_range_labels():
+    with pytest.raises(ValueError, match="one predicted label per true label"):
+        confusion_matrix(np.array([0, 1]), np.array([0]), 2)
+    with pytest.raises(ValueError, match="0..1 for 2 classes"):
+        confusion_matrix(np.array([0, 2]), np.array([0, 1]), 2)
+
+
+@pytest.fixture(scope="module")
+def tiny_disk():
+    # 40 training points: the validation loss soon stops improving
+    return load_disk(n=40, seed=0), load_disk(n=400, seed=1000)
+
+
+def test_early_stopping_keeps_the_best_validation_epoch_and_its_weights(tiny_disk):
+    patience, epochs = 10, 300
+    model, h = train_disk(tiny_disk, epochs=epochs, lr=0.05, patience=patience)
+    best = int(np.argmin(h.val_loss)) + 1
+    assert h.best_epoch == best
+    assert len(h) == best + patience < epochs  # it stopped, `patience` epochs after the best
+    # the same seeds trained for exactly `best` epochs end with the very weights it kept
+    same, _ = train_disk(tiny_disk, epochs=best, lr=0.05)
+    for kept, expected in zip(model.parameters(), same.parameters()):
+        np.testing.assert_array_equal(kept.value, expected.value)
+    assert evaluate(model, CrossEntropyLoss(), *tiny_disk[1])[0] == pytest.approx(min(h.val_loss))
+
+
+def test_early_stopping_needs_validation_data(disk):
+    model = disk_net()
+    with pytest.raises(ValueError, match="pass val=.*without val"):
+        fit(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), disk[0], patience=3,
+            progress=False)
+
+
+def test_top_confusions_skip_the_diagonal_and_sort_by_count():
+    c = np.array([0] * 5 + [1] * 5 + [2] * 5)
+    c_pred = np.array([0, 0, 0, 1, 2, 1, 1, 0, 0, 0, 2, 2, 2, 2, 1])
+    cm = confusion_matrix(c, c_pred, 3)
+    assert top_confusions(cm, 3) == [(1, 0, 3), (0, 1, 1), (0, 2, 1)]
+
+
