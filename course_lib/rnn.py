@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from .train import History, TrainingDiverged, check_finite, progress_bar
 
 KINDS = ("mlp", "elman", "rnn", "lstm")
+RESIDUALS = (None, "around", "inside")
 NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
 
@@ -32,7 +33,8 @@ class ElmanRNN(nn.Module):
         h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)               (residual=False)
         h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) + h_{t-1}     (residual=True)
 
-    with h_0 = 0 (or ``h0``). The residual form gives the gradient a path back through time
+    with h_0 = 0 (or ``h0``). ``residual=True`` is the residual *inside* the recurrence
+    (``SentimentClassifier(residual="inside")``). The residual form gives the gradient a path back through time
     that no saturating ``f`` and no small ``W_hh`` can shrink; the price is that the state
     accumulates (|h_T| can grow like T), which on 256-token reviews trains worse than the plain
     form and makes a ReLU version overflow at once. Parameter names, shapes and
@@ -92,24 +94,36 @@ class SentimentClassifier(nn.Module):
     """Embedding → body → masked global max pool → Linear(hidden, 2).
 
     kind: "mlp" (Linear(emb, hidden) + ReLU on each token separately), "elman"
-    (:class:`ElmanRNN`, any ``nonlinearity``, optionally ``residual``), "rnn" (``nn.RNN``:
-    tanh or relu) or "lstm" (``nn.LSTM``). Word id 0 is padding: its embedding is zero and
+    (:class:`ElmanRNN`, any ``nonlinearity``), "rnn" (``nn.RNN``: tanh or relu) or "lstm"
+    (``nn.LSTM``). ``residual``: None; "inside" the recurrence, h_t = f(a_t) + h_{t-1} (kind
+    "elman" only: :class:`ElmanRNN` with ``residual=True``), which gives the gradient an identity
+    path back through time; or "around" the recurrent body, its output plus its input e + body(e)
+    as report C built it (any recurrent kind, emb == hidden), which gives every token's embedding
+    a direct path to the max pool but leaves the path through time as it was. Word id 0 is padding: its embedding is zero and
     its positions are left out of the max. ``dropout`` is applied to the embeddings during
     training. Weights are initialised from ``seed`` without touching torch's global RNG.
     """
 
     def __init__(self, vocab_size: int, kind: str, emb: int = 300, hidden: int = 300,
-                 residual: bool = False, nonlinearity: str = "tanh", dropout: float = 0.0,
+                 residual: str | None = None, nonlinearity: str = "tanh", dropout: float = 0.0,
                  seed: int = 0):
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-        if residual and kind != "elman":
-            raise ValueError(f"residual=True needs kind='elman' (the self-built RNN), got {kind!r}")
+        if residual not in RESIDUALS:
+            raise ValueError(f"residual must be one of {RESIDUALS}, got {residual!r}")
+        if residual == "inside" and kind != "elman":
+            raise ValueError(f"residual='inside' changes the recurrence itself, which only "
+                             f"kind='elman' (the self-built RNN) exposes, got kind={kind!r}; "
+                             f"residual='around' works for every recurrent kind")
+        if residual == "around" and (kind == "mlp" or emb != hidden):
+            raise ValueError(f"residual='around' adds a recurrent body's output to its input, so it "
+                             f"needs a recurrent kind and emb == hidden, got kind={kind!r}, "
+                             f"emb={emb}, hidden={hidden}")
         if kind == "rnn" and nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"torch.nn.RNN supports nonlinearity 'tanh' or 'relu', not "
                              f"{nonlinearity!r}; use kind='elman' for {nonlinearity!r}")
-        self.kind = kind
+        self.kind, self.residual = kind, residual
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             self.embedding = nn.Embedding(vocab_size, emb, padding_idx=0)
@@ -117,7 +131,7 @@ class SentimentClassifier(nn.Module):
             if kind == "mlp":
                 self.body = nn.Sequential(nn.Linear(emb, hidden), nn.ReLU())
             elif kind == "elman":
-                self.body = ElmanRNN(emb, hidden, nonlinearity, residual)
+                self.body = ElmanRNN(emb, hidden, nonlinearity, residual == "inside")
             elif kind == "rnn":
                 self.body = nn.RNN(emb, hidden, nonlinearity=nonlinearity, batch_first=True)
             else:
@@ -128,6 +142,8 @@ class SentimentClassifier(nn.Module):
         """x: (B, T) int64 word ids, 0 = padding → logits (B, 2)."""
         e = self.dropout(self.embedding(x))
         h = self.body(e) if self.kind == "mlp" else self.body(e)[0]
+        if self.residual == "around":
+            h = e + h
         return self.out(masked_max_pool(h, x != 0))
 
 

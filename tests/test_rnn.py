@@ -56,6 +56,43 @@ def test_residual_elman_adds_the_previous_state():
     assert torch.allclose(plain(x, h0)[0][:, 0], f_h0)
 
 
+def test_elman_equals_torch_rnn_only_when_torch_reads_time_from_axis_1():
+    """Report C's pitfall: nn.RNN without batch_first=True reads a (B, T, e) batch as
+    (T, B, e), running the recurrence over the batch axis. The outputs keep the (B, T, H) shape,
+    so only the values (or the last state's shape) give the mistake away."""
+    torch.manual_seed(5)
+    elman = ElmanRNN(4, 6).double()
+    right, pitfall = (torch.nn.RNN(4, 6, batch_first=b).double() for b in (True, False))
+    right.load_state_dict(elman.state_dict())
+    pitfall.load_state_dict(elman.state_dict())
+    x = torch.randn(3, 8, 4, dtype=torch.float64)
+    (out, h_T), (right_out, _), (pitfall_out, pitfall_h_T) = elman(x), right(x), pitfall(x)
+    assert torch.allclose(out, right_out, rtol=0, atol=1e-10)
+    assert pitfall_out.shape == out.shape == (3, 8, 6)
+    assert not torch.allclose(out, pitfall_out, rtol=0, atol=1e-3)
+    # Batch row 0 is "time step" 0: each of its tokens is read alone, from h_0 = 0, no memory.
+    tokens_alone = elman(x[0].unsqueeze(1))[0][:, 0]
+    assert torch.allclose(pitfall_out[0], tokens_alone, rtol=0, atol=1e-10)
+    assert h_T.shape == (1, 3, 6) and pitfall_h_T.shape == (1, 8, 6)
+
+
+def test_residual_around_adds_the_embedding_to_the_recurrent_output():
+    model = SentimentClassifier(40, "rnn", emb=5, hidden=5, residual="around", seed=3).eval()
+    x = torch.tensor([[4, 9, 2, 0], [7, 1, 3, 8]])
+    e = model.embedding(x)
+    expected = model.out(masked_max_pool(e + model.body(e)[0], x != 0))
+    assert torch.allclose(model(x), expected, atol=1e-6)
+    plain = SentimentClassifier(40, "rnn", emb=5, hidden=5, seed=3).eval()
+    assert not torch.allclose(plain(x), expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("residual, inside", [(None, False), ("around", False),
+                                              ("inside", True)])
+def test_only_the_inside_residual_changes_the_recurrence(residual, inside):
+    model = SentimentClassifier(20, "elman", emb=4, hidden=4, residual=residual)
+    assert model.body.residual is inside
+
+
 def test_masked_max_pool_is_the_max_of_the_unpadded_part():
     torch.manual_seed(3)
     h = torch.randn(3, 5, 4)
@@ -100,8 +137,14 @@ def test_same_seed_same_weights():
 def test_invalid_settings_say_what_is_allowed():
     with pytest.raises(ValueError, match="kind"):
         SentimentClassifier(10, "gru")
-    with pytest.raises(ValueError, match="residual"):
-        SentimentClassifier(10, "lstm", residual=True)
+    with pytest.raises(ValueError, match="residual must be one of"):
+        SentimentClassifier(10, "elman", residual=True)
+    with pytest.raises(ValueError, match="kind='elman'"):
+        SentimentClassifier(10, "lstm", residual="inside")
+    with pytest.raises(ValueError, match="emb == hidden"):
+        SentimentClassifier(10, "rnn", emb=8, hidden=6, residual="around")
+    with pytest.raises(ValueError, match="recurrent kind"):
+        SentimentClassifier(10, "mlp", emb=6, hidden=6, residual="around")
     with pytest.raises(ValueError, match="tanh"):
         SentimentClassifier(10, "rnn", nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="nonlinearity"):
