@@ -54,7 +54,7 @@ SIZES = {
         "full": dict(hidden=256, n_train=2_000, max_epochs=100, patience=10),
     },
     "twins": {
-        "ci": {"course": 100, "report D": 15},
+        "ci": {"course": 100, "report D": 10},
         "full": {"course": 300, "report D": 100},
     },
 }
