@@ -3,6 +3,7 @@
     python -m course_lib build-exercises --source solutions --dest exercises [--check]
                                          [--header H.ipynb] [--footer F.ipynb]
     python -m course_lib grade --source SOURCE.ipynb [--timeout 30] [--deadline 300] [--jobs N]
+                               [--scheduler tcp://HOST:8786]
                                [--memory-mb 4096] [--python PATH] [--no-sandbox]
                                [--student-pattern REGEX] [--feedback DIR] [--manual-template CSV]
                                [--json OUT.json] [--csv OUT.csv] SUBMISSION.ipynb|FOLDER ...
@@ -12,8 +13,9 @@
 
 Exit status: ``build-exercises`` 0 when done or in sync, 1 when out of sync (``--check``, each
 stale file listed) or a source notebook is malformed. ``grade`` 0 whenever it produced reports,
-whatever the students did; 1 when the source notebook is unusable or fails when run, or no
-sandbox can be made; 2 for wrong arguments. ``gradebook`` 0 when written, 1 when a report, the
+whatever the students did; 1 when the source notebook is unusable or fails when run, no
+sandbox can be made, or the cluster cannot be used; 2 for wrong arguments; 130 when interrupted
+(finished results are kept: rerun the same command to grade the rest). ``gradebook`` 0 when written, 1 when a report, the
 manual points or the roster are wrong (each problem listed with its line).
 ``check`` 0 when every visible check passes, 1 otherwise.
 """
@@ -48,9 +50,11 @@ def _build(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .exercises import NotebookFormatError
-    from .grading import (Limits, Options, SandboxError, SourceError, format_table, grade_submissions,
-                          to_json, write_atomic, write_csv)
+    from .grading import (ClusterError, Limits, Options, SandboxError, SourceError, format_table,
+                          grade_submissions, to_json, write_atomic, write_csv)
     from .grading.gradebook import manual_template
+    from .grading.journal import discard_journal
+    from .grading.runner import grading_of
     from .grading.students import expand
 
     if args.jobs < 1 or args.timeout <= 0 or args.deadline <= 0 or args.memory_mb < 0:
@@ -60,8 +64,7 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(f"cannot write {out}: its folder does not exist")
     limits = Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.deadline) + 10)
     opts = Options(timeout=args.timeout, deadline=args.deadline, limits=limits,
-                   python=args.python, sandbox=not args.no_sandbox,
-                   feedback_dir=Path(args.feedback) if args.feedback else None)
+                   python=args.python, sandbox=not args.no_sandbox)
     try:
         submissions = expand(args.submissions, Path(args.source).name, args.student_pattern)
     except ValueError as err:
@@ -71,8 +74,15 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.no_sandbox:
         print("warning: grading WITHOUT a sandbox: submissions run with your rights and can read, "
               "change or delete your files; every report says so", file=sys.stderr)
+    counts: dict[str, int] = {}
     try:
-        reports = grade_submissions(args.source, submissions, jobs=args.jobs, opts=opts)
+        reports = grade_submissions(args.source, submissions, jobs=args.jobs, opts=opts,
+                                    feedback_dir=args.feedback, json_path=args.json,
+                                    scheduler=args.scheduler, counts=counts)
+    except KeyboardInterrupt:
+        kept = f"; the {counts.get('graded', 0)} finished are kept in {args.json}.journal" if args.json else ""
+        print(f"\ninterrupted{kept}: rerun the same command to grade the rest", file=sys.stderr)
+        return 130
     except (NotebookFormatError, OSError) as err:
         print(f"error: the source notebook {args.source} is unusable:\n{err}", file=sys.stderr)
         return 1
@@ -82,10 +92,16 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except SandboxError as err:
         print(f"error: no sandbox can be made here: {err}", file=sys.stderr)
         return 1
+    except ClusterError as err:
+        print(f"error: cannot grade on the cluster: {err}", file=sys.stderr)
+        return 1
     print(format_table(reports))
-    doc = to_json(args.source, reports, "none" if args.no_sandbox else "bubblewrap")
+    print(f"graded {counts['graded']}, reused {counts['reused']} finished earlier, retried "
+          f"{counts['retried']}, with errors {counts['errors']}", file=sys.stderr)
+    doc = to_json(args.source, reports, "none" if args.no_sandbox else "bubblewrap", grading_of(args.source, opts))
     if args.json:
         write_atomic(args.json, doc)
+        discard_journal(args.json)
     if args.csv:
         write_csv(args.csv, reports)
     if args.manual_template:
@@ -142,17 +158,21 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--deadline", type=float, default=300.0,
                    help="seconds per submission, all cells together (default: 300)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
+    g.add_argument("--scheduler", help="grade on the Dask cluster with this scheduler address, "
+                   "e.g. tcp://HOST:8786 (pip install -e .[cluster]); --jobs is then ignored")
     g.add_argument("--memory-mb", type=int, default=4096,
                    help="memory per submission in MB, 0 for no limit (default: 4096)")
-    g.add_argument("--python", default=sys.executable,
-                   help="interpreter that runs the notebooks (default: this one)")
+    g.add_argument("--python", help="interpreter that runs the notebooks (default: the one running "
+                   "the grader; on a cluster, each worker's)")
     g.add_argument("--no-sandbox", action="store_true",
                    help="run submissions without the bubblewrap sandbox (unsafe; reports say so)")
     g.add_argument("--student-pattern", help="regex with a group named 'student' that names the "
                    "student in each path (default: nbgrader's student folder, else the file's stem)")
     g.add_argument("--feedback", help="write one HTML feedback page per student into this folder")
     g.add_argument("--manual-template", help="write the CSV of hand-graded cells to fill in here")
-    g.add_argument("--json", help="write the JSON report here")
+    g.add_argument("--json", help="write the JSON report here; finished results are kept in "
+                   "JSON.journal as they arrive, and a rerun with the same --json regrades only "
+                   "what changed or was not finished")
     g.add_argument("--csv", help="write one CSV row per submission here")
     g.add_argument("submissions", nargs="+", help="students' notebooks, or folders of them")
     k = sub.add_parser("gradebook", help="merge several sets' reports (and hand-graded points) into one CSV")

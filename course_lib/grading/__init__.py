@@ -18,17 +18,18 @@ The pieces, each in its own module:
 * :mod:`.verdict` — who decides: the grader's process, comparing the values the course's checks
   received with those of the instructor's solution (the reference run);
 * :mod:`.runner` — the order of things: reference run first (stop if the source fails), then
-  every submission, reports last.
+  every submission (in local threads, or on a Dask cluster: :mod:`.cluster`), reports last;
+* :mod:`.journal` — nothing finished is lost: reports kept as they arrive, reused by a rerun.
 
 What is guaranteed, and by what, is in the README's section "Grading: what is guaranteed".
 """
 from .assemble import Plan, load_source
 from .report import SubmissionReport, TestResult, format_check, format_table, to_json, write_atomic, write_csv
-from .runner import (Options, SourceError, check_notebook, grade_notebook, grade_submission,
+from .runner import (ClusterError, Options, SourceError, check_notebook, grade_notebook, grade_submission,
                      grade_submissions, reference_run)
 from .sandbox import Limits, SandboxError, sandbox_problem
 
-__all__ = ["Limits", "Options", "Plan", "SandboxError", "SourceError", "SubmissionReport",
+__all__ = ["ClusterError", "Limits", "Options", "Plan", "SandboxError", "SourceError", "SubmissionReport",
            "TestResult", "check_notebook", "format_check", "format_table", "grade_notebook",
            "grade_submission", "grade_submissions", "load_source", "reference_run",
            "sandbox_problem", "to_json", "write_atomic", "write_csv"]

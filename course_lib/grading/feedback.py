@@ -84,6 +84,8 @@ def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[St
     if report.notes:
         cells.append(new_code_cell("# notes from the grader", outputs=[new_output(
             "stream", name="stdout", text="\n".join(report.notes) + "\n")]))
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i}"  # not random: the same grading gives the same page
     return new_notebook(cells=cells)
 
 
@@ -116,15 +118,24 @@ def render_page(nb: nbformat.NotebookNode, title: str) -> str:
                         highlight=HtmlFormatter().get_style_defs(".highlight"))
 
 
-def write_feedback(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
-                   folder: Path, student: str) -> Path:
-    """Render the feedback page to ``folder/<student>.html`` (atomically; characters other than
-    letters, digits, ``.-_`` in the name become ``_``) and return its path."""
+def feedback_page(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
+                  student: str) -> str:
+    """The feedback page of ``student`` as self-contained HTML."""
     title = f"{student}, {Path(plan.path).stem}"
-    page = render_page(feedback_notebook(plan, report, trace, title), f"Feedback: {title}")
-    folder.mkdir(parents=True, exist_ok=True)
+    return render_page(feedback_notebook(plan, report, trace, title), f"Feedback: {title}")
+
+
+def page_path(folder: Path, student: str) -> Path:
+    """Where ``student``'s page goes: ``folder/<student>.html``, characters other than letters,
+    digits and ``.-_`` in the name replaced by ``_``."""
     name = re.sub(r"[^\w.-]", "_", student).lstrip(".") or "student"
-    target = folder / f"{name}.html"
+    return Path(folder) / f"{name}.html"
+
+
+def write_page(folder: Path, student: str, page: str) -> Path:
+    """Write ``page`` to :func:`page_path` atomically and return that path."""
+    target = page_path(folder, student)
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(target)

@@ -2,9 +2,10 @@
 
 JSON (``--json``)::
 
-    {"source": "solutions/01_softmax_ce.ipynb", "sandbox": "bubblewrap" | "none",
+    {"source": "solutions/01_softmax_ce.ipynb", "sandbox": "bubblewrap" | "none", "grading": KEY,
      "submissions": [{"student", "path", "score", "max_score", "manual_max_score", "error", "notes",
-                      "tests": [{"grade_id", "points", "max_points", "status", "message"}]}]}
+                      "tests": [{"grade_id", "points", "max_points", "status", "message"}],
+                      "sha256"}]}
 
 ``score``/``max_score`` count autograded tests only. ``status`` is ``passed``, ``partial`` (the
 test's result was a number below its points: nbgrader's partial credit), ``failed`` (the test
@@ -16,7 +17,9 @@ whole failure message (the course's checks put the hint in it), at most 4,000 ch
 deadline); ``notes`` list edits the grader undid (changed or deleted test cells, duplicates) and
 say when a submission was graded without a sandbox. ``sandbox`` at the top says how all were run.
 
-``student`` is named by the rule of :mod:`.students`.
+``student`` is named by the rule of :mod:`.students`. ``sha256`` is the hash of the file that was
+graded, and ``grading`` the key of the source, options and grader it was graded with
+(:mod:`.journal`: a rerun with the same ``--json`` regrades only what changed).
 
 CSV (``--csv``), one row per submission, columns in this order: ``student``, ``path``; one column per
 graded cell in source order, named by grade_id (points earned for autograded tests, empty for
@@ -60,15 +63,17 @@ class SubmissionReport:
     tests: list[TestResult]
     notes: list[str] = field(default_factory=list)
     student: str = ""
+    sha256: str = ""
 
 
 def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def to_json(source: str, reports: list[SubmissionReport], sandbox: str = "bubblewrap") -> str:
+def to_json(source: str, reports: list[SubmissionReport], sandbox: str = "bubblewrap",
+            grading: str = "") -> str:
     """The JSON document described in the module docstring."""
-    return json.dumps({"source": source, "sandbox": sandbox,
+    return json.dumps({"source": source, "sandbox": sandbox, "grading": grading,
                        "submissions": [asdict(r) for r in reports]}, indent=1) + "\n"
 
 

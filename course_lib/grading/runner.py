@@ -4,15 +4,20 @@
 reference: it must finish every locked and test cell without an error, or grading stops before
 anyone is graded (:class:`SourceError`, with the failing cell, its traceback and the likely fix).
 The values its checks received become the reference for :mod:`.verdict`.
+
+Then each submission travels as bytes to :func:`grade_bytes`, which returns its report (and
+feedback page) as data: run by ``jobs`` local threads, or as one task each on a Dask cluster
+(:mod:`.cluster`). Finished reports are kept as they arrive (:mod:`.journal`).
 """
 from __future__ import annotations
 
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
 
 import nbformat
 from nbformat import NotebookNode
@@ -20,7 +25,8 @@ from tqdm import tqdm
 
 from ..exercises import nbgrader_meta
 from .assemble import Plan, Step, assemble, load_source, plan_from
-from .feedback import write_feedback
+from .feedback import feedback_page, page_path, write_page
+from .journal import Journal, grading_key, sha256
 from .report import SubmissionReport, TestResult
 from .sandbox import Limits, Reply, Sandbox, SandboxError, sandbox_problem
 from .students import Submission
@@ -40,17 +46,31 @@ class SourceError(RuntimeError):
     """The instructor's source does not run cleanly in the grading environment."""
 
 
+class ClusterError(RuntimeError):
+    """The cluster cannot be used (Dask missing, scheduler unreachable, no or unlike workers)."""
+
+
 @dataclass(frozen=True)
 class Options:
-    """How to grade: per-cell ``timeout`` and per-submission ``deadline`` (s), limits, isolation."""
+    """How to grade: per-cell ``timeout`` and per-submission ``deadline`` (s), limits, isolation.
+
+    ``python`` is the interpreter that runs the notebooks; None: the one running the grader
+    (on a cluster, each worker's own)."""
 
     timeout: float = 30.0
     deadline: float = 300.0
     limits: Limits = Limits()
-    python: str = sys.executable
+    python: str | None = None
     sandbox: bool = True
     interrupt_grace: float = 5.0
-    feedback_dir: Path | None = None
+
+
+@dataclass
+class Graded:
+    """One submission's report and, when asked for, its feedback page (HTML)."""
+
+    report: SubmissionReport
+    page: str | None = None
 
 
 Reference = dict[str, list[Observation]]
@@ -78,16 +98,28 @@ def _depth_ok(data: bytes) -> bool:
     return True
 
 
-def read_submission(path: Path) -> tuple[NotebookNode, bytes]:
-    """The submission as a notebook and its bytes; SubmissionError saying what is wrong otherwise."""
+def read_bytes(path: Path) -> bytes:
+    """The submission file's bytes; SubmissionError saying what is wrong otherwise."""
     try:
         if path.is_dir():
             raise SubmissionError("is a folder, not a notebook")
         if path.stat().st_size > MAX_SUBMISSION_BYTES:
             raise SubmissionError(f"file is larger than {MAX_SUBMISSION_BYTES >> 20} MB")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise SubmissionError(f"cannot read the file: {err.strerror or err}") from None
+
+
+def read_submission(path: Path) -> tuple[NotebookNode, bytes]:
+    """The submission as a notebook and its bytes; SubmissionError saying what is wrong otherwise."""
+    data = read_bytes(path)
+    return parse_submission(data), data
+
+
+def parse_submission(data: bytes) -> NotebookNode:
+    """The submission's bytes as a notebook of plain cells; SubmissionError saying what is wrong."""
+    if len(data) > MAX_SUBMISSION_BYTES:
+        raise SubmissionError(f"file is larger than {MAX_SUBMISSION_BYTES >> 20} MB")
     if not data.strip():
         raise SubmissionError("empty file")
     if not _depth_ok(data):
@@ -110,8 +142,7 @@ def read_submission(path: Path) -> tuple[NotebookNode, bytes]:
         source = "".join(map(str, source)) if isinstance(source, list) else str(source)
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         cells.append({"cell_type": cell["cell_type"], "source": source, "metadata": metadata})
-    nb = nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
-    return nb, data
+    return nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
 
 
 def _message(data: dict) -> str:
@@ -216,8 +247,8 @@ def _redacted(plan: Plan, reply: Reply) -> Reply:
 
 
 def _sandbox(opts: Options, files: dict[str, bytes], grading: bool = True) -> Sandbox:
-    return Sandbox(files=files, limits=opts.limits, python=opts.python, isolate=opts.sandbox,
-                   grading=grading, interrupt_grace=opts.interrupt_grace)
+    return Sandbox(files=files, limits=opts.limits, python=opts.python or sys.executable,
+                   isolate=opts.sandbox, grading=grading, interrupt_grace=opts.interrupt_grace)
 
 
 def _coverage_problem(plan: Plan, nb: NotebookNode) -> str | None:
@@ -235,10 +266,10 @@ def _coverage_problem(plan: Plan, nb: NotebookNode) -> str | None:
 
 def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: Options = Options(),
                    reference: Reference | None = None, grading: bool = True,
-                   student: str = "") -> SubmissionReport:
+                   student: str = "", feedback: bool = False) -> Graded:
     """Grade notebook ``nb`` (file ``name`` with bytes ``data``, copied into its sandbox)."""
     if grading and (problem := _coverage_problem(plan, nb)):
-        return _report(plan, name, {}, problem, [], {}, student)
+        return _graded(plan, _report(plan, name, {}, problem, [], {}, student), [], feedback)
     steps, notes, answers = assemble(plan, nb)
     results: dict[str, TestResult] = {}
     trace: list = []
@@ -258,11 +289,14 @@ def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: O
                          f"{why[:300]}; the tests after it may fail for that reason "
                          f"(likely fix: {_likely_fix(why)})")
     report = _report(plan, name, results, error, notes, answers, student)
-    if opts.feedback_dir is not None:
-        ran = {id(step) for step, _ in trace}
-        trace += [(step, None) for step in steps if id(step) not in ran]
-        write_feedback(plan, report, trace, Path(opts.feedback_dir), student or Path(name).stem)
-    return report
+    ran = {id(step) for step, _ in trace}
+    trace += [(step, None) for step in steps if id(step) not in ran]
+    return _graded(plan, report, trace, feedback)
+
+
+def _graded(plan: Plan, report: SubmissionReport, trace: list, feedback: bool) -> Graded:
+    student = report.student or Path(report.path).stem
+    return Graded(report, feedback_page(plan, report, trace, student) if feedback else None)
 
 
 def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list[str],
@@ -281,18 +315,32 @@ def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list
     return SubmissionReport(path, score, plan.max_score, manual, error, tests, notes, student)
 
 
+def grade_bytes(plan: Plan, name: str, data: bytes, student: str, opts: Options = Options(),
+                reference: Reference | None = None, feedback: bool = False) -> Graded:
+    """Grade the submission ``data`` (file ``name`` of ``student``): all a cluster worker runs.
+
+    A file that is not a notebook gets score 0 and the reason in ``error``; ``report.sha256``
+    is the hash of ``data``."""
+    try:
+        nb = parse_submission(data)
+    except SubmissionError as err:
+        graded = _graded(plan, _report(plan, name, {}, str(err), [], {}, student), [], feedback)
+    else:
+        graded = grade_notebook(plan, nb, name, data, opts, reference, student=student, feedback=feedback)
+    graded.report.sha256 = sha256(data)
+    return graded
+
+
 def grade_submission(plan: Plan, submission: Submission, opts: Options = Options(),
-                     reference: Reference | None = None) -> SubmissionReport:
+                     reference: Reference | None = None, feedback: bool = False) -> Graded:
     """Grade one submission file; an unreadable one gets score 0 and the reason in ``error``."""
     path = Path(submission.path)
     try:
-        nb, data = read_submission(path)
+        data = read_bytes(path)
     except SubmissionError as err:
-        report = _report(plan, str(path), {}, str(err), [], {}, submission.student)
-        if opts.feedback_dir is not None:
-            write_feedback(plan, report, [], Path(opts.feedback_dir), submission.student)
-        return report
-    return grade_notebook(plan, nb, str(path), data, opts, reference, student=submission.student)
+        return _graded(plan, _report(plan, str(path), {}, str(err), [], {}, submission.student), [],
+                       feedback)
+    return grade_bytes(plan, str(path), data, submission.student, opts, reference, feedback)
 
 
 def _likely_fix(text: str) -> str:
@@ -308,17 +356,22 @@ def _likely_fix(text: str) -> str:
 
 
 def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> Reference:
-    """Run the instructor's source as a submission; return its checks' values per test cell.
+    """Run the instructor's source file as a submission; see :func:`reference_bytes`."""
+    return reference_bytes(plan, Path(source).name, Path(source).read_bytes(), opts)
+
+
+def reference_bytes(plan: Plan, name: str, data: bytes, opts: Options = Options()) -> Reference:
+    """Run the instructor's source (file ``name``, bytes ``data``) as a submission; return its
+    checks' values per test cell.
 
     Raises SourceError when a locked or test cell fails (or times out): nobody can be graded
     fairly against it.
     """
-    data = Path(source).read_bytes()
     nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     steps, _, _ = assemble(plan, nb)
     results, replies = {}, {}
     try:
-        with _sandbox(opts, {Path(source).name: data}) as sb:
+        with _sandbox(opts, {name: data}) as sb:
             error = _run_steps(sb, plan, steps, None, opts, results, replies, time.monotonic())
     except SandboxError as err:
         raise SourceError(f"the sandbox for the reference run did not start: {err}\n"
@@ -340,30 +393,161 @@ def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> 
     return {gid: decode(reply.data.get("observations")) for gid, reply in replies.items()}
 
 
+class Backend(Protocol):
+    """Where submissions are graded: local threads (:class:`LocalBackend`) or a Dask cluster."""
+
+    slots: int  # submissions that can be graded at once
+    retried: int  # tasks started again after the worker running them died
+
+    def reference(self, plan: Plan, name: str, data: bytes, opts: Options) -> Any:
+        """Run the source (raises SourceError); return a handle for ``submit``'s ``reference``."""
+
+    def share(self, obj: Any) -> Any:
+        """A handle on ``obj`` for ``submit`` (a cluster sends it to its workers once)."""
+
+    def submit(self, number: int, label: str, fn: Callable, *args: Any) -> Future:
+        """Run ``fn(*args)`` for submission ``number`` (``label`` names it in logs) somewhere; a
+        concurrent.futures Future of its result."""
+
+    def failure(self, number: int, err: BaseException) -> str | None:
+        """Why submission ``number``'s task failed, for its report; None: submit it again.
+        Raises when grading cannot go on."""
+
+
+class LocalBackend:
+    """``jobs`` sandboxes at a time on this machine."""
+
+    retried = 0
+
+    def __init__(self, jobs: int, opts: Options):
+        if opts.sandbox and (problem := sandbox_problem()):
+            raise SandboxError(problem + "; or pass --no-sandbox to grade without one (unsafe)")
+        self.slots = max(1, jobs)
+        self.pool = ThreadPoolExecutor(max_workers=self.slots)
+
+    def reference(self, plan: Plan, name: str, data: bytes, opts: Options) -> Reference:
+        return reference_bytes(plan, name, data, opts)
+
+    def share(self, obj: Any) -> Any:
+        return obj
+
+    def submit(self, number: int, label: str, fn: Callable, *args: Any) -> Future:
+        return self.pool.submit(fn, *args)
+
+    def failure(self, number: int, err: BaseException) -> str | None:
+        return f"the grader failed on this submission ({type(err).__name__}: {err})"
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 def grade_submissions(source: str | Path, paths: list[str | Path | Submission], *, jobs: int = 1,
-                      opts: Options = Options(), progress: bool | None = None) -> list[SubmissionReport]:
-    """Grade ``paths`` against ``source`` with ``jobs`` sandboxes at a time; reports in input order.
+                      opts: Options = Options(), progress: bool | None = None,
+                      feedback_dir: str | Path | None = None, json_path: str | Path | None = None,
+                      scheduler: str | None = None, counts: dict[str, int] | None = None
+                      ) -> list[SubmissionReport]:
+    """Grade ``paths`` against ``source``; reports in input order.
 
     ``paths`` are :class:`~.students.Submission` s or paths (then the student is the file's stem).
+    Submissions run in ``jobs`` local sandboxes at a time, or, with ``scheduler`` (a Dask
+    scheduler's address), one task each on that cluster. With ``feedback_dir`` each student's
+    page is written there as their result arrives. With ``json_path`` finished reports are kept
+    in ``json_path``.journal as they arrive, and those of an earlier run with the same source,
+    options and grader are reused (:mod:`.journal`). ``counts``, when given, is filled with how
+    many were graded, reused, retried (a worker died) and ended with an error.
 
     Raises NotebookFormatError or OSError when the source itself is unusable, SandboxError when
-    no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails.
+    no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails,
+    ClusterError when the cluster cannot be used.
     """
     plan = load_source(source)
-    if opts.sandbox:
-        problem = sandbox_problem()
-        if problem:
-            raise SandboxError(problem + "; or pass --no-sandbox to grade without one (unsafe)")
-    reference = reference_run(plan, source, opts)
+    journal = Journal(json_path, grading_of(source, opts))
     subs = [p if isinstance(p, Submission) else Submission(Path(p), Path(p).stem) for p in paths]
-    reports: list[SubmissionReport | None] = [None] * len(paths)
+    if scheduler:
+        try:  # Dask is imported only when a cluster is asked for
+            from .cluster import DaskBackend
+        except ImportError as err:
+            raise ClusterError(f"--scheduler needs Dask ({err}): python -m pip install -e '.[cluster]'") from None
+        backend = DaskBackend(scheduler, opts)
+    else:
+        backend = LocalBackend(jobs, opts)
     show = sys.stderr.isatty() if progress is None else progress
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, \
-            tqdm(total=len(paths), desc="grading", unit="nb", disable=not show) as bar:
-        futures = {pool.submit(grade_submission, plan, sub, opts, reference): i for i, sub in enumerate(subs)}
-        for future in as_completed(futures):
-            reports[futures[future]] = future.result()
-            bar.update()
+    try:
+        reference = backend.reference(plan, Path(source).name, Path(source).read_bytes(), opts)
+        with tqdm(total=len(subs), desc="grading", unit="nb", disable=not show) as bar:
+            return _drive(backend, plan, reference, subs, opts, journal,
+                          feedback_dir and Path(feedback_dir), bar, counts if counts is not None else {})
+    finally:
+        backend.close()
+
+
+def grading_of(source: str | Path, opts: Options) -> str:
+    """The key that grading ``source`` with ``opts`` by this grader gets (:mod:`.journal`)."""
+    return grading_key(Path(source).read_bytes(), repr(opts))
+
+
+def _drive(backend: Backend, plan: Plan, reference: Any, subs: list[Submission], opts: Options,
+           journal: Journal, feedback_dir: Path | None, bar: tqdm,
+           counts: dict[str, int]) -> list[SubmissionReport]:
+    """Grade ``subs`` on ``backend``, at most a few tasks per slot in flight (their bytes in
+    memory), reusing the journal's reports; return the reports in order."""
+    reports: list[SubmissionReport | None] = [None] * len(subs)
+    shared_plan = backend.share(plan)
+    counts.update(graded=0, reused=0, errors=0, retried=0)
+    pending: dict[Future, tuple] = {}
+    queue: Iterator[tuple[int, Submission]] = iter(enumerate(subs))
+
+    def finish(i: int, report: SubmissionReport, page: str | None = None, kind: str = "graded") -> None:
+        if page is not None and feedback_dir is not None:
+            write_page(feedback_dir, subs[i].student, page)
+        journal.add(report)
+        reports[i] = report
+        counts[kind] += 1
+        counts["errors"] += bool(report.error)
+        counts["retried"] = backend.retried
+        bar.set_postfix(counts, refresh=False)
+        bar.update()
+
+    def refill() -> None:
+        while len(pending) < 4 * backend.slots:
+            i, sub = next(queue, (-1, None))
+            if sub is None:
+                return
+            path = Path(sub.path)
+            try:
+                data = read_bytes(path)
+            except SubmissionError as err:
+                unread = _graded(plan, _report(plan, str(path), {}, str(err), [], {}, sub.student), [],
+                                 feedback_dir is not None)
+                finish(i, unread.report, unread.page)
+                continue
+            kept = journal.get(sha256(data))
+            if kept and (feedback_dir is None or page_path(feedback_dir, sub.student).exists()):
+                finish(i, replace(kept, path=str(path), student=sub.student), kind="reused")
+                continue
+            task = (i, sub.student, grade_bytes, shared_plan, str(path), data, sub.student, opts, reference,
+                    feedback_dir is not None)
+            pending[backend.submit(*task)] = task
+
+    refill()
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            task = pending.pop(future)
+            i = task[0]
+            try:
+                graded: Graded = future.result()
+            except Exception as err:  # noqa: BLE001 - one submission's failure must not stop the class
+                why = backend.failure(i, err)
+                if why is None:
+                    pending[backend.submit(*task)] = task
+                    continue
+                graded = Graded(_report(plan, str(subs[i].path), {}, f"not graded: {why}", [], {},
+                                        subs[i].student))
+            finish(i, graded.report, graded.page)
+        refill()
+    counts["retried"] = backend.retried
+    bar.set_postfix(counts)
     return reports
 
 
@@ -375,4 +559,4 @@ def check_notebook(path: str | Path, opts: Options = Options(sandbox=False)) -> 
     except SubmissionError as err:
         return SubmissionReport(str(path), 0.0, 0.0, 0.0, str(err), [])
     return grade_notebook(plan_from(nb, str(path), strict=False), nb, str(path), data, opts,
-                          grading=False)
+                          grading=False).report

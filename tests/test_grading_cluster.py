@@ -1,0 +1,201 @@
+"""Grading on a real Dask cluster on 127.0.0.1: `dask scheduler` and two `dask worker` processes
+(each a nanny and its worker process), started by PID and stopped at the end even on failure.
+
+Spec: the same class grades to byte-identical reports, CSV and feedback pages through
+``--scheduler`` as locally; a worker killed mid-run (``kill -9``) loses nothing and grades
+nothing twice; an interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was
+unfinished (counted from the workers' own start events); a submission whose worker dies every
+time it is tried is reported as not graded after a bounded number of tries.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from course_lib.grading.cluster import TOPIC, local_cluster
+
+sys.path.insert(0, str(Path(__file__).parent / "hostile"))
+from classroom import write_class  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = "solutions/01_softmax_cross_entropy.ipynb"
+N = 10
+ALLOWED_FAILURES = 1  # a task is given up when its worker has died twice
+
+
+@pytest.fixture(scope="module")
+def class_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cluster") / "class"
+    write_class(folder, N)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
+           # one task per worker thread: a task is never queued behind another on a worker
+           "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
+    with local_cluster(workers=2, threads=1, env=env, log_dir=tmp_path_factory.mktemp("dask-logs")) as c:
+        yield c
+    for proc in [c.scheduler, *c.workers]:
+        assert proc.poll() is not None, "a cluster process outlived the tests"
+
+
+class Starts:
+    """The grading tasks' start events, as the workers log them (see course_lib.grading.cluster)."""
+
+    def __init__(self, address: str):
+        self.client = Client(address, set_as_default=False)
+        self.events: list[dict] = []
+        self.kill_when = lambda event: False
+        self.killed: list[int] = []
+        self.lock = threading.Lock()
+        self.client.subscribe_topic(TOPIC, self._on)
+
+    def _on(self, event: tuple[float, dict]) -> None:
+        msg = event[1]
+        with self.lock:
+            self.events.append(msg)
+            if self.kill_when(msg):
+                os.kill(msg["pid"], signal.SIGKILL)
+                self.killed.append(msg["pid"])
+
+    def graded_since(self, mark: int) -> list[str]:
+        """Labels of the submissions whose grading started after event ``mark``."""
+        time.sleep(1.0)  # events travel through the scheduler
+        with self.lock:
+            return [e["label"] for e in self.events[mark:] if e["number"] >= 0]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@pytest.fixture
+def starts(cluster):
+    s = Starts(cluster.address)
+    yield s
+    s.close()
+    with Client(cluster.address, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=120)  # killed workers are back (their nannies restart them)
+
+
+def grade(class_dir: Path, out: Path, *extra: str, wait: bool = True):
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "course_lib", "grade", "--source", SOURCE, "--json", str(out / "grades.json"),
+           "--csv", str(out / "grades.csv"), "--feedback", str(out / "feedback"), *extra, str(class_dir)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if not wait:
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def local(class_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local")
+    grade(class_dir, out, "--jobs", "2")
+    return out
+
+
+def same_as_local(out: Path, local: Path) -> None:
+    assert json.loads((out / "grades.json").read_text()) == json.loads((local / "grades.json").read_text())
+    assert (out / "grades.csv").read_text() == (local / "grades.csv").read_text()
+    pages = sorted(p.name for p in (local / "feedback").iterdir())
+    assert sorted(p.name for p in (out / "feedback").iterdir()) == pages and len(pages) == N
+    for name in pages:
+        assert (out / "feedback" / name).read_text() == (local / "feedback" / name).read_text(), name
+    assert not Path(f"{out / 'grades.json'}.journal").exists()
+
+
+def test_the_class_grades_to_identical_reports_on_the_cluster(class_dir, local, cluster, starts, tmp_path):
+    done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    same_as_local(tmp_path, local)
+    assert sorted(starts.graded_since(0)) == sorted(f"student_{i:02d}" for i in range(1, N + 1))
+    assert f"graded {N}, reused 0 finished earlier, retried 0, with errors 1" in done.stderr
+    doc = json.loads((tmp_path / "grades.json").read_text())
+    assert [s["score"] for s in doc["submissions"]][:5] == [7, 4, 6, 9, 9]  # the mix of classroom.py
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_dir, local, cluster, starts,
+                                                                        tmp_path):
+    starts.kill_when = lambda e: e["label"] == "student_04" and not starts.killed
+    done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    assert len(starts.killed) == 1
+    graded = starts.graded_since(0)
+    assert graded.count("student_04") == 2, "the killed task was not run again"
+    assert len(graded) == N + 1
+    same_as_local(tmp_path, local)  # every submission once, graded as locally
+    assert "retried 1," in done.stderr
+
+
+def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, cluster, starts, tmp_path):
+    journal = tmp_path / "grades.json.journal"
+    proc = grade(class_dir, tmp_path, "--scheduler", cluster.address, wait=False)
+    deadline = time.monotonic() + 300
+    while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "rerun the same command" in err
+    assert not (tmp_path / "grades.json").exists()
+    finished = {json.loads(line)["report"]["student"] for line in journal.read_text().splitlines()}
+    assert 3 <= len(finished) < N
+
+    mark = len(starts.events)
+    done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    graded = starts.graded_since(mark)
+    assert sorted(graded) == sorted(f"student_{i:02d}" for i in range(1, N + 1)
+                                    if f"student_{i:02d}" not in finished)
+    assert f"graded {N - len(finished)}, reused {len(finished)} finished earlier" in done.stderr
+    same_as_local(tmp_path, local)
+
+    mark = len(starts.events)
+    again = grade(class_dir, tmp_path, "--scheduler", cluster.address)  # nothing left to do
+    assert starts.graded_since(mark) == []
+    assert f"graded 0, reused {N} finished earlier" in again.stderr
+    same_as_local(tmp_path, local)
+
+
+def test_a_submission_that_kills_every_worker_is_reported_after_bounded_tries(class_dir, local, cluster,
+                                                                              starts, tmp_path):
+    starts.kill_when = lambda e: e["label"] == "student_05"
+    grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    assert starts.graded_since(0).count("student_05") == ALLOWED_FAILURES + 1
+    doc = json.loads((tmp_path / "grades.json").read_text())
+    subs = {s["student"]: s for s in doc["submissions"]}
+    assert subs["student_05"]["error"].startswith(f"not graded: each worker that tried to grade it died "
+                                                  f"({ALLOWED_FAILURES + 1} tries")
+    expected = {s["student"]: s for s in json.loads((local / "grades.json").read_text())["submissions"]}
+    assert {k: v for k, v in subs.items() if k != "student_05"} == \
+        {k: v for k, v in expected.items() if k != "student_05"}
+    # Not kept as finished: the next run tries it again, and only it.
+    mark = len(starts.events)
+    starts.kill_when = lambda e: False
+    grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    assert starts.graded_since(mark) == ["student_05"]
+    same_as_local(tmp_path, local)
+
+
+def test_a_scheduler_nobody_runs_is_a_clear_error(class_dir, tmp_path):
+    cmd = [sys.executable, "-m", "course_lib", "grade", "--source", SOURCE, "--scheduler", "tcp://127.0.0.1:9",
+           str(class_dir)]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    assert done.returncode == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in done.stderr
+    assert "dask scheduler" in done.stderr
