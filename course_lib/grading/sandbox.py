@@ -132,15 +132,25 @@ CPU_PERIOD_US = 100_000
 
 
 def _sweep(root: Path) -> None:
-    """Remove empty cgroups left by graders that were killed (their PID is in the name)."""
+    """Remove the cgroups left by graders that were killed (their PID is in the name), killing
+    what is still in them first (e.g. a sandbox's outer bwrap whose grader died by SIGKILL)."""
     for parent in (root, root / "memory", root / "pids", root / "cpu"):
         for d in parent.glob("course-grader-*-*") if parent.is_dir() else ():
             pid = d.name.split("-")[2]
             if pid.isdigit() and not Path(f"/proc/{pid}").exists():
                 try:
-                    d.rmdir()
-                except OSError:  # not empty or not ours to remove
+                    for left in (d / "cgroup.procs").read_text().split():
+                        os.kill(int(left), signal.SIGKILL)
+                except (OSError, ValueError):
                     pass
+                for _ in range(20):
+                    try:
+                        d.rmdir()
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:  # not empty yet, or not ours to remove
+                        time.sleep(0.05)
 
 
 class _Cgroup:
