@@ -1,8 +1,9 @@
 """Grading on a real Dask cluster on 127.0.0.1: `dask scheduler` and two `dask worker` processes
 (each a nanny and its worker process), started by PID and stopped at the end even on failure.
 
-Spec: the same class grades to byte-identical reports, CSV and feedback pages through
-``--scheduler`` as locally; a worker killed mid-run (``kill -9``) loses nothing and grades
+Spec: the same class (classroom.py's mix, plus an attacker that tries to kill every process it
+can see and to reach the scheduler) grades to byte-identical reports, CSV and feedback pages
+through ``--scheduler`` as locally, and the attack touches nothing; a worker killed mid-run (``kill -9``) loses nothing and grades
 nothing twice; an interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was
 unfinished (counted from the workers' own start events); a submission whose worker dies every
 time it is tried is reported as not graded after a bounded number of tries.
@@ -18,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from distributed import Client
 
@@ -25,19 +27,38 @@ from course_lib.grading.cluster import TOPIC, local_cluster
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
 from classroom import write_class  # noqa: E402
+from redteam import CROSS, GRAD, JAC, SOFTMAX, sub01  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "solutions/01_softmax_cross_entropy.ipynb"
-N = 10
+N = 11  # classroom.py's 10, then the attacker
+ATTACK = """import os, signal, socket
+for pid in sorted(int(p) for p in os.listdir('/proc') if p.isdigit()):
+    if pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError as err:
+            print('kill', pid, err)
+conn = socket.socket()
+conn.settimeout(2)
+try:
+    conn.connect(('127.0.0.1', PORT))
+    print('REACHED THE SCHEDULER')
+except OSError as err:
+    print('no scheduler:', err)
+"""
 ALLOWED_FAILURES = 1  # a task is given up when its worker has died twice
 
 
 @pytest.fixture(scope="module")
-def class_dir(tmp_path_factory) -> Path:
+def class_dir(tmp_path_factory, cluster) -> Path:
     folder = tmp_path_factory.mktemp("cluster") / "class"
-    write_class(folder, N)
+    write_class(folder, N - 1)
+    port = int(cluster.address.rsplit(":", 1)[1])
+    attacker = sub01(SOFTMAX, CROSS, GRAD, JAC, top=[ATTACK.replace("PORT", str(port))])
+    nbformat.write(attacker, str(folder / f"student_{N:02d}.ipynb"))
     return folder
 
 
@@ -127,6 +148,11 @@ def test_the_class_grades_to_identical_reports_on_the_cluster(class_dir, local, 
     assert f"graded {N}, reused 0 finished earlier, retried 0, with errors 1" in done.stderr
     doc = json.loads((tmp_path / "grades.json").read_text())
     assert [s["score"] for s in doc["submissions"]][:5] == [7, 4, 6, 9, 9]  # the mix of classroom.py
+    assert doc["submissions"][-1]["score"] == 9  # the attacker solved everything...
+    page = (tmp_path / "feedback" / f"student_{N:02d}.html").read_text()
+    assert "no scheduler: [Errno" in page  # ...and reached nothing (the phrase below is its code)
+    assert page.count("REACHED THE SCHEDULER") == 1
+    assert all(proc.poll() is None for proc in [cluster.scheduler, *cluster.workers])
 
 
 def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_dir, local, cluster, starts,
