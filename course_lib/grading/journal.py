@@ -7,7 +7,8 @@ grader's own code, hashed together by :func:`grading_key`. With ``--json grades.
 finished report is appended, one JSON line each and flushed, to ``grades.json.journal``; the
 final ``grades.json`` carries the same keys (``"grading"`` at the top, ``"sha256"`` in every
 submission). A rerun with the same ``--json`` reuses the reports of both whose keys match, and
-deletes the journal once ``grades.json`` is written.
+deletes the journal once ``grades.json`` is written. Within a run, identical files are graded
+once (the runner regrades one only to make a student's own feedback page).
 
 Reports of submissions that could not be graded for reasons outside the submission (the sandbox
 did not start, the workers grading it kept dying) are not kept: a rerun tries them again.
