@@ -1,6 +1,6 @@
 """IMDb sentiment: the four classifiers, epochs and settings chosen on validation, tested once.
 
-Run: python benchmarks/imdb_models.py [--tables report_c,best] [--models mlp,elman,rnn,lstm]
+Run: python benchmarks/imdb_models.py --fresh [--tables report_c,best] [--models mlp,elman,rnn,lstm]
      python benchmarks/imdb_models.py --markdown      (the README tables, from the JSON)
 
 Every model trains on 20,000 of the 25,000 training reviews (``load_imdb``'s seeded split) and
@@ -227,10 +227,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--checkpoints", type=Path, default=Path("/tmp/imdb_models_checkpoints"))
     parser.add_argument("--markdown", action="store_true", help="print the README tables")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from scratch: delete the JSON and the checkpoints first (one process only)")
     args = parser.parse_args()
     if args.markdown:
         print(markdown(json.loads(RESULTS.read_text())))
         return
+    if args.fresh:
+        RESULTS.unlink(missing_ok=True)
+        for state in args.checkpoints.glob("*") if args.checkpoints.is_dir() else ():
+            state.unlink()
     torch.set_num_threads(args.threads)
     args.checkpoints.mkdir(parents=True, exist_ok=True)
     update_results(RESULTS, ("machine",), {
