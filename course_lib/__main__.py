@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for out in (args.json, args.csv):
         if out is not None and not Path(out).resolve().parent.is_dir():
             parser.error(f"cannot write {out}: its folder does not exist")
+        if out is not None and not os.access(Path(out).resolve().parent, os.W_OK):
+            parser.error(f"cannot write {out}: its folder is not writable")  # nor, for --json, its journal
     limits = Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.deadline) + 10)
     opts = Options(timeout=args.timeout, deadline=args.deadline, limits=limits,
                    python=args.python, sandbox=not args.no_sandbox)
