@@ -56,6 +56,7 @@ def run_set(name: str, variant: tuple[str, str, str] | None = None, until: str |
 # (set, solution cell, old, new, check cell, text of the hint that must appear)
 S01, S04, S06 = "01_softmax_cross_entropy.ipynb", "04_module_framework.ipynb", "06_words_to_vectors.ipynb"
 S08 = "08_adam.ipynb"
+S02, S03 = "02_backprop_scalar.ipynb", "03_vectorised_mnist.ipynb"
 # Set 08's Adam step, so that its rows can move the step count rather than repeat the body.
 ADAM_STEP = """        self.t += 1
         beta1, beta2 = self.betas
@@ -96,6 +97,65 @@ MISTAKES = [
      "not 0"),
     (S01, "ex_jacobian", "np.diag(y) - np.outer(y, y)", "np.diag(y) - y @ y", "ex_jacobian_check",
      "not y @ y"),
+    # set 02
+    (S02, "ex_sigmoid_grad", "s = sigmoid(k)\n    return s * (1 - s)", "return k * (1 - k)",
+     "ex_sigmoid_grad_check", "not k * (1 - k)"),
+    (S02, "ex_sigmoid_grad", "return s * (1 - s)", "return s * (s - 1)", "ex_sigmoid_grad_check",
+     "never negative"),
+    (S02, "ex_sigmoid_grad", "return s * (1 - s)", "return 1 - s ** 2", "ex_sigmoid_grad_check",
+     "the derivative of tanh"),
+    (S02, "ex_sigmoid_grad", "s = sigmoid(k)\n    return s * (1 - s)", "e = math.exp(-k)\n    return e / (1 + e) ** 2",
+     "ex_sigmoid_grad_check", "math.exp overflows"),
+    (S02, "ex_backward_output", "y[m] - (1.0 if m == c else 0.0)", "(1.0 if m == c else 0.0) - y[m]",
+     "ex_backward_output_check", "not onehot(c) - y"),
+    (S02, "ex_backward_output", "[y[m] - (1.0 if m == c else 0.0) for m in range(n_out)]", "list(y)",
+     "ex_backward_output_check", "you returned y itself"),
+    (S02, "ex_backward_output", "for m in range(n_out)] for j in range(n_hidden)]",
+     "for j in range(n_hidden)] for m in range(n_out)]", "ex_backward_output_check", "one row per output m"),
+    (S02, "ex_backward_output", "sum(dL_do[m] * W2[j][m] for m in range(n_out))", "dL_do[c] * W2[j][c]",
+     "ex_backward_output_check", "not only the true class"),
+    (S02, "ex_backward_hidden", "dL_dh[j] * h[j] * (1 - h[j])", "h[j] * (1 - h[j])", "ex_backward_hidden_check",
+     "the chain rule: multiply"),
+    (S02, "ex_backward_hidden", "dL_dh[j] * h[j] * (1 - h[j])", "dL_dh[j] * sigmoid_grad(h[j])",
+     "ex_backward_hidden_check", "takes the sigmoid twice"),
+    (S02, "ex_backward_hidden", "for j in range(n_hidden)] for i in range(n_in)]",
+     "for i in range(n_in)] for j in range(n_hidden)]", "ex_backward_hidden_check", "one row per hidden unit j"),
+    (S02, "ex_sgd_step", "params[name][i][j] -= lr *", "params[name][i][j] += lr *", "ex_sgd_step_check",
+     "you added the gradient"),
+    (S02, "ex_sgd_step", "-= lr * grads[name][i][j]", "-= grads[name][i][j]", "ex_sgd_step_check",
+     "scale the gradient by the learning rate"),
+    (S02, "ex_sgd_step", "params[name][i][j] -= lr * grads[name][i][j]",
+     "w = params[name][i][j]\n                w -= lr * grads[name][i][j]", "ex_sgd_step_check", "changes only w"),
+    (S02, "ex_train", '        sgd_step(params, {"W1": dL_dW1, "b1": dL_db1, "W2": dL_dW2, "b2": dL_db2}, lr)\n', "",
+     "ex_train_check", "those of the starting parameters"),
+    (S02, "ex_train", 'losses.append(cache["loss"])', 'losses.append(forward(x, c, params)["loss"])',
+     "ex_train_check", "after its update"),
+    # set 03
+    (S03, "ex_output_grad", "return dL_dO / B", "return dL_dO", "ex_output_grad_check", "times the gradient"),
+    (S03, "ex_output_grad", "dL_dO[np.arange(B), c] -= 1", "dL_dO[:, c] -= 1", "ex_output_grad_check",
+     "changes whole columns"),
+    (S03, "ex_output_grad", "return dL_dO / B", "return -dL_dO / B", "ex_output_grad_check", "not (T - Y) / B"),
+    (S03, "ex_output_grad", "dL_dO = Y.copy()", "dL_dO = Y", "ex_output_grad_check", "names the same array"),
+    (S03, "ex_backward", '"W2": H.T @ dL_dO', '"W2": dL_dO.T @ H', "ex_backward_check", "is its transpose"),
+    (S03, "ex_backward", '"b2": dL_dO.sum(axis=0)', '"b2": dL_dO.sum(axis=1)', "ex_backward_check",
+     "each example's outputs (axis=1)"),
+    (S03, "ex_backward", '"b2": dL_dO.sum(axis=0)', '"b2": dL_dO.mean(axis=0)', "ex_backward_check",
+     "do not average again"),
+    (S03, "ex_backward", "dL_dK = dL_dH * H * (1 - H)", "dL_dK = dL_dH", "ex_backward_check",
+     "left out the sigmoid's derivative"),
+    (S03, "ex_output_grad", "return dL_dO / B", "return dL_dO", "ex_backward_check",
+     "output_grad from exercise 1 is wrong"),
+    (S03, "ex_sgd_epoch", "order = rng.permutation(len(X))", "order = np.arange(len(X))", "ex_sgd_epoch_check",
+     "in their stored order"),
+    (S03, "ex_sgd_epoch", "            params[name] -= lr * grads[name]",
+     "            p = params[name]\n            p = p - lr * grads[name]", "ex_sgd_epoch_check", "rebinds the name p"),
+    (S03, "ex_sgd_epoch",
+     'losses.append(cross_entropy(cache["Y"], c[batch]))\n        grads = backward(params, cache, c[batch])\n'
+     "        for name in params:\n            params[name] -= lr * grads[name]",
+     "grads = backward(params, cache, c[batch])\n        for name in params:\n"
+     "            params[name] -= lr * grads[name]\n"
+     '        losses.append(cross_entropy(forward(params, X[batch])["Y"], c[batch]))', "ex_sgd_epoch_check",
+     "loss after its update"),
     # set 04
     (S04, "ex_linear_backward", "self.weight.grad += self.x.T @ dL_dy", "self.weight.grad = self.x.T @ dL_dy",
      "ex_linear_backward_check", "use self.weight.grad += ..."),
