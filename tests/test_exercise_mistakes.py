@@ -56,6 +56,7 @@ def run_set(name: str, variant: tuple[str, str, str] | None = None, until: str |
 # (set, solution cell, old, new, check cell, text of the hint that must appear)
 S01, S04, S06 = "01_softmax_cross_entropy.ipynb", "04_module_framework.ipynb", "06_words_to_vectors.ipynb"
 S08 = "08_adam.ipynb"
+S05, S07 = "05_numpy_vs_pytorch.ipynb", "07_rnn_pieces.ipynb"
 S02, S03 = "02_backprop_scalar.ipynb", "03_vectorised_mnist.ipynb"
 # Set 08's Adam step, so that its rows can move the step count rather than repeat the body.
 ADAM_STEP = """        self.t += 1
@@ -188,6 +189,32 @@ MISTAKES = [
      "ex_xavier_check", "draw from the rng you are given"),
     (S04, "ex_xavier", "a = np.sqrt(6 / (n_in + n_out))", "a = np.sqrt(6 / n_in)", "ex_xavier_check",
      "variance a**2 / 3"),
+    # set 05
+    (S05, "ex_dropout", "self.mask = self.draw_keep(x.shape) / (1 - self.p)", "self.mask = self.draw_keep(x.shape)",
+     "ex_dropout_check", "left the kept ones as they were"),
+    (S05, "ex_dropout", "return dL_dy * self.mask", "return dL_dy * self.draw_keep(dL_dy.shape) / (1 - self.p)",
+     "ex_dropout_check", "backward drew a new mask"),
+    (S05, "ex_dropout", "self.mask = self.draw_keep(x.shape) / (1 - self.p)\n        return x * self.mask",
+     "self.mask = self.draw_keep(x.shape)\n        return x * self.mask / (1 - self.p)", "ex_dropout_check",
+     "backward must scale like forward"),
+    (S05, "ex_dropout", "        if not self.training:\n            self.mask = None\n            return x\n", "",
+     "ex_dropout_check", "you dropped units after layer.eval()"),
+    (S05, "ex_weight_decay", "lr * (p.grad + weight_decay * p.value)", "lr * p.grad + weight_decay * p.value",
+     "ex_weight_decay_check", "multiply the decay by lr too"),
+    (S05, "ex_weight_decay", "weight_decay * p.value", "2 * weight_decay * p.value", "ex_weight_decay_check",
+     "not 2 * weight_decay * w"),
+    (S05, "ex_weight_decay", "p.grad + weight_decay", "p.grad - weight_decay", "ex_weight_decay_check",
+     "do not subtract it"),
+    (S05, "ex_weight_decay", "weight_decay * p.value", "(p.value.ndim == 2) * weight_decay * p.value",
+     "ex_weight_decay_check", "the biases included"),
+    (S05, "ex_to_torch", "torch.from_numpy(layer.weight.value.T)", "torch.from_numpy(layer.weight.value)",
+     "ex_to_torch_check", "copy our weight.value.T (copy_ of (in, out)"),
+    (S05, "ex_to_torch", ", dtype=torch.float64)", ")", "ex_to_torch_check",
+     "torch.nn.Linear(..., dtype=torch.float64)"),
+    (S05, "ex_to_torch", "            with torch.no_grad():\n"
+     "                t_layer.weight.copy_(torch.from_numpy(layer.weight.value.T))\n                t_layer.bias.copy_(",
+     "            t_layer.weight.copy_(torch.from_numpy(layer.weight.value.T))\n            t_layer.bias.copy_(",
+     "ex_to_torch_check", "inside `with torch.no_grad():`"),
     # set 06
     (S06, "ex_mean_pool", "E[s].mean(axis=0)", "E[s].sum(axis=0)", "ex_mean_pool_check", "you summed"),
     (S06, "ex_mean_pool", "np.stack([E[s].mean(axis=0) for s in seqs])",
@@ -202,6 +229,33 @@ MISTAKES = [
     (S06, "ex_nearest", "cos = E @ E[w] / (np.linalg.norm(E, axis=1) * np.linalg.norm(E[w]))", "cos = E @ E[w]",
      "ex_nearest_check", "dot product"),
     (S06, "ex_nearest", "np.argsort(-cos)[:k]", "np.argsort(cos)[:k]", "ex_nearest_check", "LEAST similar"),
+    # set 07
+    (S07, "ex_elman_step", "x_t @ W_ih.T", "x_t @ W_ih", "ex_elman_step_check", "multiply x_t @ W_ih.T"),
+    (S07, "ex_elman_step", "h_prev @ W_hh.T", "h_prev @ W_hh", "ex_elman_step_check", "runs without an error"),
+    (S07, "ex_elman_step", "torch.tanh(", "torch.sigmoid(", "ex_elman_step_check", "not the sigmoid"),
+    (S07, "ex_elman_step", " + b_hh)", ")", "ex_elman_step_check", "you left out a bias"),
+    (S07, "ex_elman_forward", "x[:, t]", "x[t]", "ex_elman_forward_check", "step t reads x[:, t] (B, n), not x[t]"),
+    (S07, "ex_elman_forward", "        h = elman_step(x[:, t], h, W_ih, W_hh, b_ih, b_hh)\n        states.append(h)",
+     "        states.append(elman_step(x[:, t], h, W_ih, W_hh, b_ih, b_hh))", "ex_elman_forward_check",
+     "every step started from h0"),
+    (S07, "ex_elman_forward", "        h = elman_step(x[:, t], h, W_ih, W_hh, b_ih, b_hh)\n        states.append(h)",
+     "        states.append(h)\n        h = elman_step(x[:, t], h, W_ih, W_hh, b_ih, b_hh)", "ex_elman_forward_check",
+     "you stored the state before each step"),
+    (S07, "ex_elman_forward", "return h_all, h", "return h_all, h_all[-1]", "ex_elman_forward_check",
+     "h_all[-1] is the last sequence's states"),
+    (S07, "ex_elman_forward", "states.append(h)", "states.append(h.detach())", "ex_elman_forward_check",
+     "no gradient reached W_ih"),
+    (S07, "ex_max_pool", 'h.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1)',
+     "(h * mask[:, :, None]).amax(dim=1)", "ex_max_pool_check", "you multiplied h by the mask"),
+    (S07, "ex_max_pool", 'h.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1)', "h.amax(dim=1)",
+     "ex_max_pool_check", "the padding took part in the max"),
+    (S07, "ex_max_pool", ".amax(dim=1)", ".amax(dim=2)", "ex_max_pool_check", "you pooled over the units"),
+    (S07, "ex_max_pool", 'h.masked_fill(~mask[:, :, None], float("-inf")).amax(dim=1)',
+     "h.masked_fill(~mask[:, :, None], 0.0).sum(dim=1)", "ex_max_pool_check", "you summed over time"),
+    (S07, "ex_token_batches", "max(lengths[i], 1) > max_tokens", "max(lengths[i], 1) >= max_tokens",
+     "ex_token_batches_check", "as long as the budget allows"),
+    (S07, "ex_token_batches", "(len(current) + 1) * max", "len(current) * max", "ex_token_batches_check",
+     "over the budget"),
     # set 08
     (S08, "ex_ema", "m_hat.append(m / (1 - beta ** t))", "m_hat.append(m)", "ex_ema_check",
      "divide by 1 - beta**t (bias correction)"),
