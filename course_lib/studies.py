@@ -18,9 +18,9 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from . import nn
+from .disk_net import build_disk_net, disk_data
 from .timing import numpy_epoch, seconds, torch_epoch
 from .train import evaluate, fit, progress_bar
-from .widgets.disk import build_disk_net, disk_data  # lesson 4's net and data, as the explorer
 
 Data = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """((x_train, c_train), (x_val, c_val)): x (N, n_in) float32, c (N,) int labels."""

@@ -5,7 +5,7 @@ import torch
 
 from course_lib import studies
 from course_lib.data import load_mnist
-from course_lib.widgets.disk import build_disk_net
+from course_lib.disk_net import build_disk_net
 
 
 @pytest.fixture(scope="module")

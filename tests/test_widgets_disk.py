@@ -6,9 +6,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 
-from course_lib import nn  # noqa: E402
-from course_lib.widgets.disk import (  # noqa: E402
-    DEFAULTS, build_disk_net, disk_data, disk_explorer, train_disk)
+from course_lib.widgets.disk import DEFAULTS, disk_explorer, train_disk  # noqa: E402
 from course_lib.widgets.explorer import Explorer  # noqa: E402
 
 FAST = dict(epochs=10)  # enough to separate good settings from bad ones, a fraction of a second
@@ -92,24 +90,6 @@ def test_unknown_settings_and_controls_are_rejected_with_the_choices_like_every_
         explorer.train(alpha=0.1)
     with pytest.raises(ValueError, match="choose from"):
         explorer.update(depth=2)  # a setting, but not a control of this explorer
-
-
-def test_build_disk_net_takes_mixed_one_activation_or_one_per_layer():
-    mixed = build_disk_net(hidden=4, depth=3, activation="mixed")
-    assert [type(m).__name__ for m in mixed] == ["Linear", "ReLU", "Linear", "ReLU", "Linear",
-                                                  "Tanh", "Linear"]
-    listed = build_disk_net(hidden=4, depth=2, activation="tanh, relu")
-    assert [type(m) for m in listed][1::2] == [nn.Tanh, nn.ReLU]
-    same = build_disk_net(hidden=4, depth=2, activation="sigmoid")
-    assert [type(m) for m in same][1::2] == [nn.Sigmoid, nn.Sigmoid]
-    with pytest.raises(ValueError, match="one per hidden layer"):
-        build_disk_net(depth=2, activation="relu, tanh, tanh")
-
-
-def test_disk_data_uses_separate_draws_for_validation():
-    (x, c), (x_val, c_val) = disk_data()
-    assert x.shape == (1000, 2) and x_val.shape == (1000, 2)
-    assert not np.array_equal(x, x_val)
 
 
 def test_defaults_cover_every_setting_of_train_disk():
