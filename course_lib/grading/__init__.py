@@ -25,11 +25,11 @@ What is guaranteed, and by what, is in the README's section "Grading: what is gu
 """
 from .assemble import Plan, load_source
 from .report import SubmissionReport, TestResult, format_check, format_table, to_json, write_atomic, write_csv
-from .runner import (ClusterError, Options, SourceError, check_notebook, grade_notebook, grade_submission,
-                     grade_submissions, reference_run)
+from .runner import (ClusterError, Options, SourceError, check_notebook, grade_bytes, grade_notebook,
+                     grade_submissions, reference_bytes)
 from .sandbox import Limits, SandboxError, sandbox_problem
 
 __all__ = ["ClusterError", "Limits", "Options", "Plan", "SandboxError", "SourceError", "SubmissionReport",
            "TestResult", "check_notebook", "format_check", "format_table", "grade_notebook",
-           "grade_submission", "grade_submissions", "load_source", "reference_run",
+           "grade_bytes", "grade_submissions", "load_source", "reference_bytes",
            "sandbox_problem", "to_json", "write_atomic", "write_csv"]

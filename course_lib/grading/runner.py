@@ -331,18 +331,6 @@ def grade_bytes(plan: Plan, name: str, data: bytes, student: str, opts: Options 
     return graded
 
 
-def grade_submission(plan: Plan, submission: Submission, opts: Options = Options(),
-                     reference: Reference | None = None, feedback: bool = False) -> Graded:
-    """Grade one submission file; an unreadable one gets score 0 and the reason in ``error``."""
-    path = Path(submission.path)
-    try:
-        data = read_bytes(path)
-    except SubmissionError as err:
-        return _graded(plan, _report(plan, str(path), {}, str(err), [], {}, submission.student), [],
-                       feedback)
-    return grade_bytes(plan, str(path), data, submission.student, opts, reference, feedback)
-
-
 def _likely_fix(text: str) -> str:
     if "No module named 'course_lib'" in text or "No module named course_lib" in text:
         return ("course_lib is not importable by the grading interpreter: run "
@@ -353,11 +341,6 @@ def _likely_fix(text: str) -> str:
     if "ModuleNotFoundError" in text:
         return "a module the notebook imports is missing from the grading interpreter: install it"
     return "run the source notebook top to bottom in Jupyter and fix the failing cell"
-
-
-def reference_run(plan: Plan, source: str | Path, opts: Options = Options()) -> Reference:
-    """Run the instructor's source file as a submission; see :func:`reference_bytes`."""
-    return reference_bytes(plan, Path(source).name, Path(source).read_bytes(), opts)
 
 
 def reference_bytes(plan: Plan, name: str, data: bytes, opts: Options = Options()) -> Reference:
@@ -412,6 +395,9 @@ class Backend(Protocol):
     def failure(self, number: int, err: BaseException) -> str | None:
         """Why submission ``number``'s task failed, for its report; None: submit it again.
         Raises when grading cannot go on."""
+
+    def close(self) -> None:
+        """Let go of the threads or the cluster connection (running work may finish first)."""
 
 
 class LocalBackend:
