@@ -3,8 +3,8 @@
 
 Spec: the same class (classroom.py's mix, plus an attacker that tries to kill every process it
 can see and to reach the scheduler) grades to byte-identical reports, CSV and feedback pages
-through ``--scheduler`` as locally, and the attack touches nothing; a worker killed mid-run (``kill -9``) loses nothing and grades
-nothing twice; an interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was
+through ``--scheduler`` as locally, and the attack touches nothing; a worker killed mid-run
+(``kill -9``) loses nothing, and only the work it lost is graded again, on the other worker; an interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was
 unfinished (counted from the workers' own start events); a submission whose worker dies every
 time it is tried is reported as not graded after a bounded number of tries.
 """
@@ -161,10 +161,19 @@ def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_di
     done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
     assert len(starts.killed) == 1
     graded = starts.graded_since(0)
-    assert graded.count("student_04") == 2, "the killed task was not run again"
-    assert len(graded) == N + 1
+    # The work lost with the killed worker is done again on the other: student_04, which it was
+    # running, and possibly a task that finished there just before (its result not yet fetched).
+    # Nothing is started more than twice, and nothing that ran on the surviving worker twice.
+    first_pid: dict[str, int] = {}
+    for event in starts.events:
+        first_pid.setdefault(event["label"], event["pid"])
+    again = sorted(label for label in set(graded) if graded.count(label) > 1)
+    assert again, ("nothing was run again", starts.events)
+    assert all(graded.count(label) == 2 and first_pid[label] == starts.killed[0] for label in again), \
+        (again, starts.events)
+    assert len(graded) == N + len(again), starts.events
     same_as_local(tmp_path, local)  # every submission once, graded as locally
-    assert "retried 1," in done.stderr
+    assert f"retried {len(again)}," in done.stderr
 
 
 def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, cluster, starts, tmp_path):
