@@ -4,8 +4,8 @@
 Spec: the same class (classroom.py's mix, plus an attacker that tries to kill every process it
 can see and to reach the scheduler) grades to byte-identical reports, CSV and feedback pages
 through ``--scheduler`` as locally, and the attack touches nothing; a worker killed mid-run
-(``kill -9``) loses nothing, and only the work it lost is graded again, on the other worker; an interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was
-unfinished (counted from the workers' own start events); a submission whose worker dies every
+(``kill -9``) loses nothing, and only the work it lost is graded again, on the other worker; an
+interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was unfinished (counted from the workers' own start events); a submission whose worker dies every
 time it is tried is reported as not graded after a bounded number of tries.
 """
 from __future__ import annotations
