@@ -11,7 +11,7 @@ are chosen by validation accuracy alone; only then is that one state evaluated, 
 * ``report_c``: report C's setup: emb = hidden = 300, Adam lr 1e-3, no dropout, one epoch; its
   self-built Elman (sigmoid, residual "around": e + body(e)) also with no residual and with the
   residual "inside" the recurrence; its torch Elman as ``nn.RNN`` (tanh, "around"), built right
-  (``batch_first=True``; lesson 7 shows report C's mistake);
+  (``batch_first=True``; lesson 10 shows report C's mistake);
 * ``best``: the course's recipe (the LSTM's old ``--best``: emb = hidden = 200, embedding dropout
   0.5, Adam 2e-3 x0.7 per epoch, clip 1.0), at most 3 epochs, stopping once validation drops;
   the self-built Elman also tries it with the residual "around", without dropout at lr 1e-3

@@ -1,4 +1,4 @@
-"""The full-size MLP studies of lessons 3 and 5, written to benchmarks/results/mlp_studies.json.
+"""The full-size MLP studies of lessons 3 and 6, written to benchmarks/results/mlp_studies.json.
 
     python benchmarks/mlp_studies.py                       # every study (about 10 minutes)
     python benchmarks/mlp_studies.py --study twins hidden  # some of them; the others are kept
@@ -134,7 +134,7 @@ def markdown(r: dict) -> str:
         t = r["twins"][recipe]
         n, th = t["numpy"], t["torch"]
         lines.append(
-            f"| 5 | disk twins, {recipe} recipe, {t['epochs']} epochs: `course_lib.nn` vs `torch.nn` "
+            f"| 6 | disk twins, {recipe} recipe, {t['epochs']} epochs: `course_lib.nn` vs `torch.nn` "
             f"| {pct(n['val_acc'][-1])} vs {pct(th['val_acc'][-1])} validation, 97% from epoch "
             f"{n['epoch_reaching']} vs {th['epoch_reaching']}; {1e3 * n['s_per_epoch']:.1f} vs "
             f"{1e3 * th['s_per_epoch']:.1f} ms per epoch (torch "
@@ -143,10 +143,10 @@ def markdown(r: dict) -> str:
         s = r[study]
         rows = "; ".join(f"{x[key]:g}: {pct(x['val_acc'])} ({100 * x['gap']:.1f})" for x in s["rows"])
         net = f"784-{s['hidden']}-10, " if study == "weight_decay" else "784-h-10, "
-        lines.append(f"| 5 | {label} sweep, {net}{s['n_train']:,} images, {s['epochs']} epochs: "
+        lines.append(f"| 6 | {label} sweep, {net}{s['n_train']:,} images, {s['epochs']} epochs: "
                      f"val acc (train − val gap, points) | {rows} | B |")
     e = r["early_stopping"]
-    lines.append(f"| 5 | early stopping on the validation loss, 784-{e['hidden']}-10, {e['n_train']:,} "
+    lines.append(f"| 6 | early stopping on the validation loss, 784-{e['hidden']}-10, {e['n_train']:,} "
                  f"images, up to {e['max_epochs']} epochs, patience {e['patience']} | best epoch "
                  f"{e['best_epoch']}, stopped after {e['stopped_after']}: test {pct(e['test_acc_best'])}"
                  f" (trained to the end: {pct(e['test_acc_last'])}) | — |")

@@ -6,7 +6,7 @@ Both networks are built with their libraries' defaults, as a student writes them
 (``nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 10))`` on both sides: float32),
 and train from the same initial weights on the same shuffled batches with plain SGD (lr 0.01) and
 cross-entropy: NumPy with Sequential / CrossEntropyLoss / SGD, PyTorch with loss.backward() and
-torch.optim.SGD. The loops and the timing are those of lesson 5 (``course_lib.timing``). The
+torch.optim.SGD. The loops and the timing are those of lesson 6 (``course_lib.timing``). The
 column ``fit()`` times the same NumPy epoch through course_lib.train.fit, which also tracks
 accuracy. Batch size 1 runs on a subset and is scaled to 60,000 samples. Inference: one eval-mode
 pass over 10,000 samples.

@@ -1,5 +1,5 @@
 """Lesson 4's disk network (report D) and its data: built with ``course_lib.nn``, used by the disk
-explorer (lessons 4-5), the MLP studies (lesson 5) and lesson 8.
+explorer (lessons 4 and 6), the MLP studies (lesson 6) and lesson 7.
 
     model = build_disk_net()                    # 2 -> 25 -> 25 -> 25 -> 2: ReLU, ReLU, Tanh
     (x, c), (x_val, c_val) = disk_data()        # 1,000 training and 1,000 validation points

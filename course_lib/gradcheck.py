@@ -1,4 +1,4 @@
-"""Check hand-written gradients: finite differences and comparison with torch.autograd (lessons 1-5).
+"""Check hand-written gradients: finite differences and comparison with torch.autograd (lessons 1-6 and 9).
 
 Central differences, (f(x + h) - f(x - h)) / 2h, have an error of order h^2 (one-sided ones: h),
 so in float64 h = 1e-5 .. 1e-6 gives about 1e-9 relative error on smooth functions. Checks need

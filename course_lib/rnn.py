@@ -1,4 +1,4 @@
-"""Recurrent sentiment classifiers in PyTorch (lesson 7).
+"""Recurrent sentiment classifiers in PyTorch (lesson 10).
 
 Every model reads a padded batch of word ids ``x: (B, T)`` the same way:
 

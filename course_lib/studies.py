@@ -1,4 +1,4 @@
-"""The MLP studies of lessons 3 and 5, shared with ``benchmarks/mlp_studies.py``.
+"""The MLP studies of lessons 3 and 6, shared with ``benchmarks/mlp_studies.py``.
 
 Each study trains a set of networks, measures them and returns plain numbers (a JSON-ready dict).
 A lesson runs it at the CI size (``FULL = False``) or the full size, the benchmark script at the

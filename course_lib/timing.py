@@ -1,6 +1,6 @@
-"""Timing a training epoch fairly, the NumPy framework against PyTorch (lesson 5).
+"""Timing a training epoch fairly, the NumPy framework against PyTorch (lesson 6).
 
-Lesson 5 and ``benchmarks/numpy_vs_torch.py`` time with these same functions. Both sides run the
+Lesson 6 and ``benchmarks/numpy_vs_torch.py`` time with these same functions. Both sides run the
 same loop per minibatch, forward, loss, zero_grad, backward, step; the PyTorch side slices its
 tensors directly (a ``DataLoader`` alone doubles its epoch time on a network this small).
 ``median_seconds`` alternates between the sides and takes medians, so that a burst of load on a

@@ -1,6 +1,6 @@
 """Training-loop pieces shared by every model in the course.
 
-The scalar MLP (lesson 2), the batched MLP (lesson 3) and the Module framework (lessons 4-6)
+The scalar MLP (lesson 2), the batched MLP (lesson 3) and the Module framework (lessons 4, 6-9)
 each have their own update rule, but they all shuffle minibatches the same way, keep the same
 history for plots, and stop the same way when the loss blows up.
 """

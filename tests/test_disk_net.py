@@ -1,5 +1,5 @@
 """Lesson 4's disk network and data (course_lib.disk_net): what the explorer, the studies and
-lesson 8 build on."""
+lesson 7 build on."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""course_lib.studies: the pieces of lesson 3 and 5's MLP studies and benchmarks/mlp_studies.py."""
+"""course_lib.studies: the pieces of lesson 3 and 6's MLP studies and benchmarks/mlp_studies.py."""
 import numpy as np
 import pytest
 import torch

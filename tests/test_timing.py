@@ -1,4 +1,4 @@
-"""The timing helpers of lesson 5 and benchmarks/numpy_vs_torch.py: same work on both sides."""
+"""The timing helpers of lesson 6 and benchmarks/numpy_vs_torch.py: same work on both sides."""
 import numpy as np
 import torch
 

@@ -1,4 +1,4 @@
-"""Explorers of lessons 6-7, driven without a browser: neighbours, token contributions, redraws."""
+"""Explorers of lessons 8 and 10, driven without a browser: neighbours, token contributions, redraws."""
 import matplotlib
 
 matplotlib.use("Agg")

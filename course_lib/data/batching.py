@@ -1,4 +1,4 @@
-"""Padded minibatches of variable-length sequences (lesson 7).
+"""Padded minibatches of variable-length sequences (lesson 10).
 
 A batch of sequences must be a rectangle, so shorter sequences are padded up to the longest.
 Fixed-size batches of random reviews waste much of their compute on padding; batches of

@@ -1,4 +1,4 @@
-"""IMDb: 50,000 labelled movie reviews (Maas et al., 2011) as word-id sequences (lesson 7).
+"""IMDb: 50,000 labelled movie reviews (Maas et al., 2011) as word-id sequences (lesson 10).
 
 The reviews are read straight from the tarball (no 100,000 loose files), tokenised once and
 cached as one flat token array; every later load only re-ranks the vocabulary for the

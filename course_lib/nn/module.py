@@ -5,7 +5,7 @@ backward pass will need; ``backward(dL_dy)`` receives the gradient of the loss w
 that output and returns the gradient with respect to the input, after adding the gradients of
 its own parameters to their ``.grad``. The names follow PyTorch (``Module``, ``Sequential``,
 ``parameters()``, ``train()``/``eval()``, ``zero_grad()``) so that the switch to ``torch.nn``
-in lesson 5 changes the imports, not the ideas.
+in lesson 6 changes the imports, not the ideas.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ SGD, for each parameter ``w`` with gradient ``g`` (μ = momentum, λ = weight_de
     g = g + μ v  if nesterov  else  v
     w = w - lr g
 
-Adam (lesson 8) is written out in :class:`Adam`'s docstring. In both, ``lr`` is a plain
+Adam (lesson 7) is written out in :class:`Adam`'s docstring. In both, ``lr`` is a plain
 attribute: a schedule (or you) may change it between steps.
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ class SGD:
 
 
 class Adam:
-    """Adam (Kingma & Ba, 2015) with torch.optim.Adam's update rule and defaults (lesson 8).
+    """Adam (Kingma & Ba, 2015) with torch.optim.Adam's update rule and defaults (lesson 7).
 
     For each parameter ``w`` with gradient ``g``, at step t = 1, 2, ... (η = lr,
     β₁, β₂ = betas, ε = eps, λ = weight_decay)::

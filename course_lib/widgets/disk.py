@@ -1,4 +1,4 @@
-"""Disk explorer: retrain a small network on the disk set and watch what it learns (lessons 4-5).
+"""Disk explorer: retrain a small network on the disk set and watch what it learns (lessons 4 and 6).
 
     explorer = disk_explorer()                  # trains once with the defaults and draws
     explorer                                    # in a notebook: the controls and the plots

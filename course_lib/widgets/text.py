@@ -1,4 +1,4 @@
-"""Explorers for lessons 6-7: word embeddings and a review classifier, driven by typed text.
+"""Explorers for lessons 8 and 10: word embeddings and a review classifier, driven by typed text.
 
 ``neighbours_explorer``: type a word, see its nearest neighbours in an embedding matrix.
 ``review_explorer``: type a review, see its tokens (unknown words marked), the model's
@@ -36,7 +36,7 @@ def nearest_words(E: np.ndarray, word_id: int, k: int = 10) -> tuple[np.ndarray,
 
 def neighbours_explorer(E: np.ndarray | dict[str, np.ndarray], i2w: Sequence[str],
                         w2i: dict[str, int], word: str = "great", k: int = 10) -> Explorer:
-    """Lesson 6: a text box for a word and a bar chart of its ``k`` nearest neighbours in an
+    """Lesson 8: a text box for a word and a bar chart of its ``k`` nearest neighbours in an
     embedding matrix ``E: (V, d)`` (cosine similarity). A dict ``{name: E}`` adds a menu to
     switch between embeddings. A word outside the vocabulary shows the neighbours of ``.unk``,
     as a model would see it. Controls: ``word`` (redraws on Enter) and, for a dict, ``embedding``.
@@ -143,5 +143,5 @@ class ReviewExplorer(Explorer):
 def review_explorer(model: "torch.nn.Module", w2i: dict[str, int],
                     text: str = "A wonderful film, though the ending was a bit predictable."
                     ) -> ReviewExplorer:
-    """Lesson 7: type a review, see how a trained ``SentimentClassifier`` reads it."""
+    """Lesson 10: type a review, see how a trained ``SentimentClassifier`` reads it."""
     return ReviewExplorer(model, w2i, text)
