@@ -24,6 +24,8 @@ from .lab import NotebookPage
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPLORER_MODELS = {"FloatSliderModel", "IntSliderModel", "FloatLogSliderModel", "DropdownModel",
+                   "TextModel", "ButtonModel"}
 EXERCISES = sorted((REPO / "exercises").glob("[0-9][0-9]_*.ipynb"))
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -32,11 +34,22 @@ def stored_cells(path: Path) -> list[dict]:
     return json.loads(path.read_text())["cells"]
 
 
-def stored_progress_bars(path: Path) -> int:
-    """How many tqdm progress-bar widgets the stored notebook holds."""
+def stored_widget_models(path: Path) -> list[str]:
+    """The model names of the widgets the stored notebook holds (progress bars, sliders, ...)."""
     state = json.loads(path.read_text()).get("metadata", {}).get("widgets", {})
     models = state.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    return sum(m.get("model_name") == "FloatProgressModel" for m in models.values())
+    return [m.get("model_name") for m in models.values()]
+
+
+def stored_progress_bars(path: Path) -> int:
+    """How many tqdm progress-bar widgets the stored notebook holds."""
+    return stored_widget_models(path).count("FloatProgressModel")
+
+
+# nbval already runs every lesson; the browser reruns those whose explorers a student clicks
+# (a rerun is what makes them answer), and shows the others as stored.
+EXPLORER_LESSONS = [p for p in LESSONS if EXPLORER_MODELS & set(stored_widget_models(p))]
+SHOWN_LESSONS = [p for p in LESSONS if p not in EXPLORER_LESSONS]
 
 
 def may_raise(cell: dict) -> bool:
@@ -157,7 +170,30 @@ def test_the_readme_command_opens_lesson_1_and_the_exercises(lab_server, page, s
     assert_only_local_requests(page)
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+@pytest.mark.parametrize("path", SHOWN_LESSONS, ids=[p.stem for p in SHOWN_LESSONS])
+def test_lesson_shows_its_stored_outputs_in_jupyterlab(path, lab_server, page, screenshot_dir):
+    """A lesson without an explorer, opened as a student first sees it: every stored plot an
+    image, no error, nothing fetched from outside (nbval runs its cells)."""
+    nb = NotebookPage(page, lab_server, f"notebooks/{path.name}")
+    live, stored = nb.cells(), stored_cells(path)
+    assert len(live) == len(stored)
+    page.screenshot(path=str(screenshot_dir / f"{path.stem}.png"), full_page=False)
+    for want, got in zip(stored, live):
+        if want["cell_type"] != "code":
+            continue
+        where = f"{path.name} cell {got['index']}: {got['source'][:60]!r}"
+        assert not got["errors"], f"{where} shows an error {got['errors']}"
+        if any("image/png" in o.get("data", {}) for o in want.get("outputs", [])):
+            cell = nb.cell_locator(got["index"])
+            cell.scroll_into_view_if_needed()  # JupyterLab renders a cell's outputs once in view
+            image = cell.locator(".jp-OutputArea-output img").first
+            image.wait_for(state="attached", timeout=30_000)
+            assert image.evaluate("im => im.complete && im.naturalWidth > 0"), \
+                f"{where}: the stored plot does not decode as an image"
+    assert_only_local_requests(page)
+
+
+@pytest.mark.parametrize("path", EXPLORER_LESSONS, ids=[p.stem for p in EXPLORER_LESSONS])
 def test_lesson_runs_and_renders_in_jupyterlab(path, lab_server, page, screenshot_dir):
     nb = NotebookPage(page, lab_server, f"notebooks/{path.name}")
     nb.run_all()
