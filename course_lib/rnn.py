@@ -28,7 +28,9 @@ NONLINEARITIES = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmo
 
 
 class ElmanRNN(nn.Module):
-    """One Elman layer, written as a loop over time steps (autograd does the backward pass).
+    """One Elman layer, written as a loop over time steps: the PyTorch twin of lesson 9's NumPy
+    :class:`course_lib.nn.RNN`, whose backward pass through time is written by hand; here autograd
+    does it, and with the same weights both give the same gradients (``tests/test_nn_recurrent.py``).
 
         h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)               (residual=False)
         h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) + h_{t-1}     (residual=True)
