@@ -49,3 +49,31 @@ def test_a_few_adam_steps_lower_the_training_loss(kind):
         opt.step()
     assert loss_fn(model.eval()(ids), c) < 0.8 * first
     assert not model.embedding.weight.value[0].any()  # the padding row stayed zero
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_training_follows_its_torch_twin_step_for_step_in_float64(kind):
+    """Same weights, batches, clipping and Adam: the two runs are one run (benchmarks/bptt_imdb.py
+    trains them side by side in float32, where rounding alone makes them drift apart)."""
+    rng = np.random.default_rng(2)
+    batches = [padded_batch(rng, V=40, B=6, T=9) for _ in range(25)]
+    twin = SentimentClassifier(40, kind, emb=5, hidden=7, seed=3).double()
+    ours = nn.TextClassifier(40, 5, 7, kind, dtype=np.float64)
+    ours.load_torch_state_dict(twin.state_dict())
+    opt_t, opt = torch.optim.Adam(twin.parameters(), lr=1e-2), nn.Adam(ours.parameters(), lr=1e-2)
+    loss_fn = nn.CrossEntropyLoss()
+    for ids, c in batches:
+        loss = loss_fn(ours(ids), c)
+        opt.zero_grad()
+        ours.backward(loss_fn.backward())
+        nn.clip_grad_norm(ours.parameters(), 0.5)
+        opt.step()
+        loss_t = torch.nn.functional.cross_entropy(twin(torch.tensor(ids)), torch.tensor(c))
+        opt_t.zero_grad()
+        loss_t.backward()
+        torch.nn.utils.clip_grad_norm_(twin.parameters(), 0.5)
+        opt_t.step()
+        assert abs(loss - loss_t.item()) < 1e-10
+    for name, p in ours.named_parameters():
+        theirs = twin.state_dict()[name].numpy()
+        assert rel_error(p.value, theirs.T if name in ours.torch_transposed else theirs) < 1e-10, name
