@@ -32,7 +32,7 @@ import nbformat
 
 from course_lib.exercises import build_notebook, cell_role, read_notebook
 from course_lib.grading import Options, grade_submissions
-from course_lib.grading.cluster import local_cluster
+from course_lib.grading.cluster import DaskBackend, local_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,9 +47,12 @@ def filled_copy(source: Path) -> nbformat.NotebookNode:
     return student
 
 
-def timed(source: Path, paths: list[Path], **kwargs) -> float:
-    """Seconds to grade ``paths`` (every one must score full marks)."""
+def timed(source: Path, paths: list[Path], scheduler: str | None = None, **kwargs) -> float:
+    """Seconds to grade ``paths`` (every one must score full marks), on the cluster at ``scheduler``
+    when given (connecting counts)."""
     start = time.perf_counter()
+    if scheduler:
+        kwargs["backend"] = DaskBackend(scheduler, kwargs["opts"])
     reports = grade_submissions(source, paths, progress=False, **kwargs)
     elapsed = time.perf_counter() - start
     bad = [r.path for r in reports if r.score != r.max_score or r.error]

@@ -1,15 +1,18 @@
-"""Command line: ``python -m course_lib build-exercises | grade | gradebook | check`` (also ``course``).
+"""Command line: ``python -m course_lib build-exercises | grade | gradebook | check | cluster-certs``.
+
+Also installed as ``course``.
 
     python -m course_lib build-exercises --source solutions --dest exercises [--check]
                                          [--header H.ipynb] [--footer F.ipynb]
     python -m course_lib grade --source SOURCE.ipynb [--timeout 30] [--deadline 300] [--jobs N]
-                               [--scheduler tcp://HOST:8786]
+                               [--scheduler tls://HOST:8786 --tls CERTS [--insecure-cluster]]
                                [--memory-mb 4096] [--python PATH] [--no-sandbox]
                                [--student-pattern REGEX] [--feedback DIR] [--manual-template CSV]
                                [--json OUT.json] [--csv OUT.csv] SUBMISSION.ipynb|FOLDER ...
     python -m course_lib gradebook GRADES.json ... [--manual manual.csv]
                                    [--roster LMS_EXPORT.csv --roster-key COLUMN] --csv gradebook.csv
     python -m course_lib check NOTEBOOK.ipynb [--timeout 30]
+    python -m course_lib cluster-certs CERTS
 
 Exit status: ``build-exercises`` 0 when done or in sync, 1 when out of sync (``--check``, each
 stale file listed) or a source notebook is malformed. ``grade`` 0 whenever it produced reports,
@@ -17,7 +20,8 @@ whatever the students did; 1 when the source notebook is unusable or fails when 
 sandbox can be made, or the cluster cannot be used; 2 for wrong arguments; 130 when interrupted
 (finished results are kept: rerun the same command to grade the rest). ``gradebook`` 0 when written, 1 when a report, the
 manual points or the roster are wrong (each problem listed with its line).
-``check`` 0 when every visible check passes, 1 otherwise.
+``check`` 0 when every visible check passes, 1 otherwise. ``cluster-certs`` 0 when written, 1 when
+a certificate file is already there.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -60,6 +65,16 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if args.jobs < 1 or args.timeout <= 0 or args.deadline <= 0 or args.memory_mb < 0:
         parser.error("--jobs must be >= 1, --timeout and --deadline > 0, --memory-mb >= 0")
+    if (args.tls or args.insecure_cluster) and not args.scheduler:
+        parser.error("--tls and --insecure-cluster go with --scheduler")
+    if args.scheduler:
+        from .grading.certs import address_problem
+
+        if problem := address_problem(args.scheduler, args.tls, args.insecure_cluster):
+            parser.error(problem)
+        if args.scheduler.startswith("tcp://") and args.insecure_cluster:
+            print("warning: grading on a cluster WITHOUT TLS (--insecure-cluster): anyone who can reach "
+                  "its ports can run code on the workers and change the scores", file=sys.stderr)
     for out in (args.json, args.csv):
         if out is not None and not Path(out).resolve().parent.is_dir():
             parser.error(f"cannot write {out}: its folder does not exist")
@@ -78,10 +93,12 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("warning: grading WITHOUT a sandbox: submissions run with your rights and can read, "
               "change or delete your files; every report says so", file=sys.stderr)
     counts: dict[str, int] = {}
+    backend = None
     try:
+        backend = _cluster(args.scheduler, args.tls, opts) if args.scheduler else None
         reports = grade_submissions(args.source, submissions, jobs=args.jobs, opts=opts,
                                     feedback_dir=args.feedback, json_path=args.json,
-                                    scheduler=args.scheduler, counts=counts)
+                                    backend=backend, counts=counts)
     except KeyboardInterrupt:
         kept = f"; the {counts.get('graded', 0)} finished are kept in {args.json}.journal" if args.json else ""
         print(f"\ninterrupted{kept}: rerun the same command to grade the rest", file=sys.stderr)
@@ -98,6 +115,9 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ClusterError as err:
         print(f"error: cannot grade on the cluster: {err}", file=sys.stderr)
         return 1
+    finally:
+        if backend:
+            backend.close()
     print(format_table(reports))
     print(f"graded {counts['graded']}, reused {counts['reused']} finished earlier, retried "
           f"{counts['retried']}, with errors {counts['errors']}", file=sys.stderr)
@@ -110,7 +130,32 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.manual_template:
         write_atomic(args.manual_template, manual_template(json.loads(doc)))
     if args.feedback:
-        print(f"feedback: {len(reports)} page(s) in {args.feedback}")
+        print(f"feedback: {counts['pages']} page(s) in {args.feedback}")
+    return 0
+
+
+def _cluster(address: str, tls: str | None, opts: Any) -> Any:
+    """The Dask backend connected to ``address`` (with the client certificate in ``tls``)."""
+    from .grading import ClusterError
+
+    try:  # Dask is imported only when a cluster is asked for
+        from .grading.certs import client_security
+        from .grading.cluster import DaskBackend
+    except ImportError as err:
+        raise ClusterError(f"--scheduler needs Dask ({err}): python -m pip install -e '.[cluster]'") from None
+    return DaskBackend(address, opts, client_security(tls) if tls else None)
+
+
+def _certs(args: argparse.Namespace) -> int:
+    from .grading.certs import make_certificates
+
+    try:
+        make_certificates(args.folder)
+    except FileExistsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"cluster certificates in {args.folder}: ca.pem, node.pem and node.key for the scheduler and "
+          "every worker; ca.pem, client.pem and client.key for grade --tls (keep the .key files secret)")
     return 0
 
 
@@ -162,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds per submission, all cells together (default: 300)")
     g.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel (default: 1)")
     g.add_argument("--scheduler", help="grade on the Dask cluster with this scheduler address, "
-                   "e.g. tcp://HOST:8786 (pip install -e .[cluster]); --jobs is then ignored")
+                   "e.g. tls://HOST:8786 (pip install -e .[cluster]); --jobs is then ignored")
+    g.add_argument("--tls", metavar="CERTS", help="folder made by cluster-certs: connect to the "
+                   "tls:// scheduler with its client certificate")
+    g.add_argument("--insecure-cluster", action="store_true", help="allow a plain tcp:// scheduler "
+                   "on another machine (unsafe: anyone who can reach it owns the grading)")
     g.add_argument("--memory-mb", type=int, default=4096,
                    help="memory per submission in MB, 0 for no limit (default: 4096)")
     g.add_argument("--python", help="interpreter that runs the notebooks (default: the one running "
@@ -187,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="run your notebook's visible checks as the grader would")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default: 30)")
+    t = sub.add_parser("cluster-certs", help="make the mutual-TLS certificates of a grading cluster")
+    t.add_argument("folder", help="where to write ca.pem, node.pem/.key and client.pem/.key")
     args = parser.parse_args(argv)
     if args.command == "build-exercises":
         return _build(args)
@@ -194,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return _grade(args, g)
     if args.command == "gradebook":
         return _gradebook(args, k)
+    if args.command == "cluster-certs":
+        return _certs(args)
     return _check(args)
 
 

@@ -1,7 +1,11 @@
 """Grading on a real Dask cluster on 127.0.0.1: `dask scheduler` and two `dask worker` processes
-(each a nanny and its worker process), started by PID and stopped at the end even on failure.
+(each a nanny and its worker process) speaking mutual TLS with certificates made by
+`cluster-certs`, started by PID and stopped at the end even on failure.
 
-Spec: the same class (classroom.py's mix, plus an attacker that tries to kill every process it
+Spec: only members reach it: every port is on 127.0.0.1, and a client without a certificate, with
+one from another authority, or speaking plain tcp, connects to none of them and runs nothing;
+`grade` refuses plain tcp to another machine; a worker's result is accepted only as well-formed
+JSON. The same class (classroom.py's mix, plus an attacker that tries to kill every process it
 can see and to reach the scheduler) grades to byte-identical reports, CSV and feedback pages
 through ``--scheduler`` as locally, and the attack touches nothing; a worker killed mid-run
 (``kill -9``) loses nothing, and only the work it lost is graded again, on the other worker; an
@@ -10,9 +14,11 @@ time it is tried is reported as not graded after a bounded number of tries.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,10 +26,17 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from distributed import Client
+from distributed.comm import connect
+from distributed.security import Security
 
+from course_lib.__main__ import main
+from course_lib.grading import report as reports
+from course_lib.grading.certs import make_certificates
 from course_lib.grading.cluster import TOPIC, local_cluster
+from course_lib.grading.wire import TaskFailed, decode, encode, encode_failure
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
 from classroom import write_class  # noqa: E402
@@ -63,22 +76,39 @@ def class_dir(tmp_path_factory, cluster) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def certs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("certs") / "cluster"
+    done = subprocess.run([sys.executable, "-m", "course_lib", "cluster-certs", str(folder)], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, certs):
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
            # one task per worker thread: a task is never queued behind another on a worker
            "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
-    with local_cluster(workers=2, threads=1, env=env, log_dir=tmp_path_factory.mktemp("dask-logs")) as c:
+    with local_cluster(workers=2, threads=1, env=env, log_dir=tmp_path_factory.mktemp("dask-logs"),
+                       tls=certs) as c:
         yield c
     for proc in [c.scheduler, *c.workers]:
         assert proc.poll() is not None, "a cluster process outlived the tests"
 
 
+@pytest.fixture(scope="module")
+def remote(cluster, certs) -> list[str]:
+    """grade's arguments for the cluster."""
+    assert cluster.address.startswith("tls://127.0.0.1:")
+    return ["--scheduler", cluster.address, "--tls", str(certs)]
+
+
 class Starts:
     """The grading tasks' start events, as the workers log them (see course_lib.grading.cluster)."""
 
-    def __init__(self, address: str):
-        self.client = Client(address, set_as_default=False)
+    def __init__(self, cluster):
+        self.client = Client(cluster.address, security=cluster.security, set_as_default=False)
         self.events: list[dict] = []
         self.kill_when = lambda event: False
         self.killed: list[int] = []
@@ -105,10 +135,10 @@ class Starts:
 
 @pytest.fixture
 def starts(cluster):
-    s = Starts(cluster.address)
+    s = Starts(cluster)
     yield s
     s.close()
-    with Client(cluster.address, set_as_default=False) as client:
+    with Client(cluster.address, security=cluster.security, set_as_default=False) as client:
         client.wait_for_workers(2, timeout=120)  # killed workers are back (their nannies restart them)
 
 
@@ -141,8 +171,123 @@ def same_as_local(out: Path, local: Path) -> None:
     assert not Path(f"{out / 'grades.json'}.journal").exists()
 
 
-def test_the_class_grades_to_identical_reports_on_the_cluster(class_dir, local, cluster, starts, tmp_path):
-    done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory) -> Path:
+    """Certificates an outsider made with the same command: another authority."""
+    folder = tmp_path_factory.mktemp("foreign")
+    make_certificates(folder)
+    return folder
+
+
+class NoCertificate(Security):
+    """A client that checks the cluster's certificate but has none of its own to show."""
+
+    def __init__(self, ca: Path):
+        super().__init__(require_encryption=True)
+        self.context = ssl.create_default_context(cafile=str(ca))
+        self.context.check_hostname = False
+
+    def get_connection_args(self, role):
+        return {"ssl_context": self.context, "require_encryption": True, "extra_conn_args": {}}
+
+
+def strangers(cluster, certs: Path, foreign: Path) -> dict[str, tuple[str, Security | None]]:
+    """Address and security of each kind of client that must be kept out."""
+    plain = cluster.address.replace("tls://", "tcp://")
+    return {"no certificate": (cluster.address, NoCertificate(certs / "ca.pem")),
+            "another authority's certificate": (cluster.address, Security(
+                tls_ca_file=str(certs / "ca.pem"), tls_client_cert=str(foreign / "client.pem"),
+                tls_client_key=str(foreign / "client.key"), require_encryption=True)),
+            "another authority altogether": (cluster.address, Security(
+                tls_ca_file=str(foreign / "ca.pem"), tls_client_cert=str(foreign / "client.pem"),
+                tls_client_key=str(foreign / "client.key"), require_encryption=True)),
+            "plain tcp": (plain, None),
+            "a member": (cluster.address, cluster.security)}  # the control: the test can fail
+
+
+@pytest.mark.parametrize("who", ["no certificate", "another authority's certificate",
+                                 "another authority altogether", "plain tcp", "a member"])
+def test_only_a_member_can_connect_and_run_anything(cluster, certs, foreign, who, tmp_path):
+    address, security = strangers(cluster, certs, foreign)[who]
+    ran = tmp_path / "ran"
+    try:
+        with Client(address, security=security, timeout=2, set_as_default=False) as client:
+            client.run(ran.touch)
+            client.submit(ran.touch, pure=False).result()
+        connected = True
+    except (OSError, TimeoutError):
+        connected = False
+    assert connected == ran.exists() == (who == "a member")
+
+
+def answers(address: str, context: ssl.SSLContext | None) -> bool:
+    """Whether ``address`` answers Dask's ``identity`` to a client with ``context`` (None: plain tcp)."""
+    async def identity():
+        args = {"ssl_context": context} if context else {}
+        comm = await connect(address if context else address.replace("tls://", "tcp://"), timeout="2s", **args)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            await comm.close()
+
+    try:
+        return isinstance(asyncio.run(identity()), dict)
+    except (OSError, TimeoutError):
+        return False
+
+
+def test_every_port_is_on_loopback_and_answers_only_members(cluster, certs, foreign):
+    procs = [psutil.Process(p.pid) for p in (cluster.scheduler, *cluster.workers)]
+    procs += [child for proc in procs for child in proc.children(recursive=True)]
+    listening = [c.laddr for proc in procs for c in proc.net_connections("inet") if c.status == psutil.CONN_LISTEN]
+    assert len(listening) >= 7 and {a.ip for a in listening} == {"127.0.0.1"}, listening  # HTTP ports too
+    with Client(cluster.address, security=cluster.security, set_as_default=False) as client:
+        workers = client.scheduler_info()["workers"]
+    addresses = [cluster.address, *workers, *(w["nanny"] for w in workers.values())]
+    assert len(addresses) == 5 and all(a.startswith("tls://127.0.0.1:") for a in addresses)
+    member = cluster.security.get_connection_args("client")["ssl_context"]
+    no_cert = NoCertificate(certs / "ca.pem").context
+    foreign_cert = Security(tls_ca_file=str(certs / "ca.pem"), tls_client_cert=str(foreign / "client.pem"),
+                            tls_client_key=str(foreign / "client.key")).get_connection_args("client")["ssl_context"]
+    for address in addresses:
+        assert answers(address, member), address
+        assert not any(answers(address, context) for context in (no_cert, foreign_cert, None)), address
+
+
+def test_grade_refuses_plain_tcp_to_another_machine(capsys, tmp_path):
+    for args, problem in ((["--scheduler", "tcp://192.0.2.1:8786"], "refusing plain tcp:// to 192.0.2.1"),
+                          (["--scheduler", "192.0.2.1:8786"], "expected tls://HOST:PORT"),
+                          (["--scheduler", "tls://192.0.2.1:8786"], "needs --tls DIR"),
+                          (["--scheduler", "tls://192.0.2.1:8786", "--tls", str(tmp_path)], "has no ca.pem")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["grade", "--source", SOURCE, *args, str(REPO / "exercises")])
+        assert exit_.value.code == 2
+        assert problem in capsys.readouterr().err
+
+
+def test_a_worker_result_is_accepted_only_as_well_formed_json():
+    report = reports.SubmissionReport("a.ipynb", 1.0, 2.0, 0.0, None,
+                                      [reports.TestResult("t", 1.0, 2.0, "partial", "m")], ["note"], "ann", "ab")
+    assert decode(encode(report, "<p>page</p>")) == (report, "<p>page</p>")
+    with pytest.raises(TaskFailed, match="KeyError: 'x'"):
+        decode(encode_failure(KeyError("x")))
+    good = json.loads(encode(report, None))
+    bad = [b"\x80\x04\x95", "a str", b"[]", b'{"report": {}, "page": null}',
+           json.dumps({**good, "extra": 1}).encode(),
+           json.dumps({**good, "report": {**good["report"], "score": "9"}}).encode(),
+           json.dumps({**good, "report": {**good["report"], "score": True}}).encode(),
+           json.dumps({**good, "report": {**good["report"], "score": float("nan")}}).encode(),
+           json.dumps({**good, "report": {**good["report"], "notes": [1]}}).encode(),
+           json.dumps({**good, "report": {**good["report"], "tests": [{**good["report"]["tests"][0],
+                                                                       "status": "<b>"}]}}).encode()]
+    for data in bad:
+        with pytest.raises(ValueError):
+            decode(data)
+
+
+def test_the_class_grades_to_identical_reports_over_tls(class_dir, local, cluster, remote, starts, tmp_path):
+    done = grade(class_dir, tmp_path, *remote)
     same_as_local(tmp_path, local)
     assert sorted(starts.graded_since(0)) == sorted(f"student_{i:02d}" for i in range(1, N + 1))
     assert f"graded {N}, reused 0 finished earlier, retried 0, with errors 1" in done.stderr
@@ -155,10 +300,10 @@ def test_the_class_grades_to_identical_reports_on_the_cluster(class_dir, local, 
     assert all(proc.poll() is None for proc in [cluster.scheduler, *cluster.workers])
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_dir, local, cluster, starts,
+def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_dir, local, remote, starts,
                                                                         tmp_path):
     starts.kill_when = lambda e: e["label"] == "student_04" and not starts.killed
-    done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    done = grade(class_dir, tmp_path, *remote)
     assert len(starts.killed) == 1
     graded = starts.graded_since(0)
     # The work lost with the killed worker is done again on the other: student_04, which it was
@@ -176,9 +321,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_di
     assert f"retried {len(again)}," in done.stderr
 
 
-def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, cluster, starts, tmp_path):
+def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, remote, starts, tmp_path):
     journal = tmp_path / "grades.json.journal"
-    proc = grade(class_dir, tmp_path, "--scheduler", cluster.address, wait=False)
+    proc = grade(class_dir, tmp_path, *remote, wait=False)
     deadline = time.monotonic() + 300
     while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
@@ -192,7 +337,7 @@ def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, clus
     assert 3 <= len(finished) < N
 
     mark = len(starts.events)
-    done = grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    done = grade(class_dir, tmp_path, *remote)
     graded = starts.graded_since(mark)
     assert sorted(graded) == sorted(f"student_{i:02d}" for i in range(1, N + 1)
                                     if f"student_{i:02d}" not in finished)
@@ -200,16 +345,16 @@ def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, clus
     same_as_local(tmp_path, local)
 
     mark = len(starts.events)
-    again = grade(class_dir, tmp_path, "--scheduler", cluster.address)  # nothing left to do
+    again = grade(class_dir, tmp_path, *remote)  # nothing left to do
     assert starts.graded_since(mark) == []
     assert f"graded 0, reused {N} finished earlier" in again.stderr
     same_as_local(tmp_path, local)
 
 
-def test_a_submission_that_kills_every_worker_is_reported_after_bounded_tries(class_dir, local, cluster,
+def test_a_submission_that_kills_every_worker_is_reported_after_bounded_tries(class_dir, local, remote,
                                                                               starts, tmp_path):
     starts.kill_when = lambda e: e["label"] == "student_05"
-    grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    grade(class_dir, tmp_path, *remote)
     assert starts.graded_since(0).count("student_05") == ALLOWED_FAILURES + 1
     doc = json.loads((tmp_path / "grades.json").read_text())
     subs = {s["student"]: s for s in doc["submissions"]}
@@ -221,7 +366,7 @@ def test_a_submission_that_kills_every_worker_is_reported_after_bounded_tries(cl
     # Not kept as finished: the next run tries it again, and only it.
     mark = len(starts.events)
     starts.kill_when = lambda e: False
-    grade(class_dir, tmp_path, "--scheduler", cluster.address)
+    grade(class_dir, tmp_path, *remote)
     assert starts.graded_since(mark) == ["student_05"]
     same_as_local(tmp_path, local)
 

@@ -18,7 +18,10 @@ The pieces, each in its own module:
 * :mod:`.verdict` — who decides: the grader's process, comparing the values the course's checks
   received with those of the instructor's solution (the reference run);
 * :mod:`.runner` — the order of things: reference run first (stop if the source fails), then
-  every submission (in local threads, or on a Dask cluster: :mod:`.cluster`), reports last;
+  every submission (in local threads, or on a Dask cluster: :mod:`.cluster`, which only members
+  holding the cluster's certificates reach, :mod:`.certs`, and whose results come back as checked
+  JSON bytes, :mod:`.wire`), reports last;
+* :mod:`.students` — which files: regular files only, read without following links, size-capped;
 * :mod:`.journal` — nothing finished is lost: reports kept as they arrive, reused by a rerun.
 
 What is guaranteed, and by what, is in the README's section "Grading: what is guaranteed".

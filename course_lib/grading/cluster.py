@@ -1,12 +1,15 @@
-"""Grading on a Dask cluster: ``grade --scheduler tcp://HOST:8786``, one task per submission.
+"""Grading on a Dask cluster: ``grade --scheduler tls://HOST:8786 --tls DIR``, one task per submission.
 
-Nothing is shared but the scheduler's address. The client (the instructor's machine) reads each
+Nothing is shared but the scheduler's address and the certificates (:mod:`.certs`): scheduler,
+workers and client speak mutual TLS. The client (the instructor's machine) reads each
 submission and sends its bytes as task data; a worker grades it in the same bubblewrap sandbox
 as a local run (:func:`.runner.grade_bytes`) and sends the report, and the feedback page when
-asked for, back as data. The source's reference run is one task too; its result, like the
-source's plan, stays on the cluster and goes to the workers from there (as task results, which
-the scheduler makes again if every worker holding them dies). The client checks first that every worker runs the
-same grader code and can make a sandbox.
+asked for, back as JSON bytes that the client parses as untrusted data (:mod:`.wire`): no object
+built by a task is ever unpickled here, not even an exception. The source's reference run is one
+task too; its values, like the source's plan, stay on the cluster and go to the workers from
+there (as task results, which the scheduler makes again if every worker holding them dies); the
+client fetches only whether it passed. The client checks first that every worker runs the same
+grader code and can make a sandbox.
 
 Dask keeps the promises about lost work: a task whose worker dies (``kill -9``, out of memory)
 is run again on another. Dask gives a task up (``KilledWorker``) once
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -43,24 +47,54 @@ from distributed import Future as DaskFuture
 from distributed.scheduler import KilledWorker
 
 from .assemble import Plan
+from .certs import client_security
 from .journal import grader_code
-from .runner import ClusterError, Options, reference_bytes
+from .runner import ClusterError, Graded, Options, SourceError, reference_bytes
 from .sandbox import sandbox_problem
+from .wire import TaskFailed, decode, encode, encode_failure
 
 TOPIC = "course-lib-grading"
 
 
-def _worker_state() -> dict[str, Any]:
-    """What the client checks on every worker before grading."""
-    return {"grader": grader_code(), "sandbox": sandbox_problem(), "python": sys.executable}
+def _worker_state() -> bytes:
+    """What the client checks on every worker before grading (JSON)."""
+    return json.dumps({"grader": grader_code(), "sandbox": sandbox_problem(), "python": sys.executable}).encode()
 
 
-def _started(number: int, label: str, fn: Callable, *args: Any) -> Any:
-    """Run ``fn(*args)`` on a worker, first logging that submission ``number`` (``label``; -1 for
-    the reference run) started there."""
+def _parsed_state(raw: Any) -> dict:
+    """A worker's answer to :func:`_worker_state` as a dict ({} when it is not one)."""
+    try:
+        state = json.loads(raw) if isinstance(raw, bytes) else None
+    except ValueError:
+        state = None
+    return state if isinstance(state, dict) else {}
+
+
+def _log_start(number: int, label: str) -> None:
+    """Log on this worker that submission ``number`` (``label``; -1 for the reference run) started."""
     worker = get_worker()
     worker.log_event(TOPIC, {"number": number, "label": label, "pid": os.getpid(), "worker": worker.address})
-    return fn(*args)
+
+
+def _grade_task(number: int, label: str, fn: Callable, *args: Any) -> bytes:
+    """``fn(*args)``'s :class:`.runner.Graded` as :mod:`.wire` bytes, run on a worker."""
+    _log_start(number, label)
+    try:
+        graded = fn(*args)
+    except Exception as err:  # noqa: BLE001 - sent as text: the client never unpickles an exception
+        return encode_failure(err)
+    return encode(graded.report, graded.page)
+
+
+def _reference_task(plan: Plan, name: str, data: bytes, opts: Options) -> tuple[Any, bytes]:
+    """The reference values (they stay on the cluster) and, as JSON bytes, why the source failed."""
+    _log_start(-1, "reference run")
+    try:
+        return reference_bytes(plan, name, data, opts), b"{}"
+    except SourceError as err:
+        return None, json.dumps({"source": str(err)}).encode()
+    except Exception as err:  # noqa: BLE001 - sent as text, as in _grade_task
+        return None, encode_failure(err)
 
 
 def _identity(obj: Any) -> Any:
@@ -70,13 +104,16 @@ def _identity(obj: Any) -> Any:
 class DaskBackend:
     """Grade on the cluster whose scheduler is at ``address`` (see :class:`.runner.Backend`)."""
 
-    def __init__(self, address: str, opts: Options, worker_timeout: float = 120.0):
+    def __init__(self, address: str, opts: Options, security: Any = None, worker_timeout: float = 120.0):
+        """Connect to ``address`` with ``security`` (a ``distributed.security.Security``, e.g.
+        :func:`.certs.client_security`; None for plain tcp)."""
         try:
             # connect timeout: Dask's distributed.comm.timeouts.connect (default 30 s)
-            self.client = Client(address, set_as_default=False)
+            self.client = Client(address, security=security, set_as_default=False)
         except (OSError, TimeoutError) as err:
             raise ClusterError(f"cannot reach the Dask scheduler at {address} ({err}); start one with "
-                               f"'dask scheduler' and workers with 'dask worker {address}'") from None
+                               f"'dask scheduler' and workers with 'dask worker {address}' (with the "
+                               "certificates: see the README), or check that --tls has this cluster's") from None
         try:
             self._check(address, opts, worker_timeout)
         except BaseException:
@@ -99,26 +136,39 @@ class DaskBackend:
             raise ClusterError(f"the workers cannot run the grader ({type(err).__name__}: {err}); install "
                                "the course on every worker: python -m pip install -e <course folder>") from None
         mine = grader_code()
-        for worker, state in sorted(states.items()):
-            if state["grader"] != mine:
+        for worker, raw in sorted(states.items()):
+            state = _parsed_state(raw)
+            if state.get("grader") != mine:
                 raise ClusterError(f"worker {worker} runs a different version of course_lib's grader "
-                                   f"({state['python']}); install the same course version on every worker")
-            if opts.sandbox and state["sandbox"]:
-                raise ClusterError(f"worker {worker} cannot make a sandbox: {state['sandbox']}; "
+                                   f"({str(state.get('python'))[:200]}); install the same course version "
+                                   "on every worker")
+            if opts.sandbox and state.get("sandbox"):
+                raise ClusterError(f"worker {worker} cannot make a sandbox: {str(state['sandbox'])[:500]}; "
                                    "or pass --no-sandbox to grade without one (unsafe)")
 
     def _event(self, event: tuple[float, dict]) -> None:
-        self.starts[event[1]["number"]] += 1
+        number = event[1].get("number") if isinstance(event[1], dict) else None
+        if type(number) is int:
+            self.starts[number] += 1
 
     @property
     def retried(self) -> int:
         return sum(n - 1 for n in list(self.starts.values()) if n > 1)
 
     def reference(self, plan: Plan, name: str, data: bytes, opts: Options) -> Any:
-        future = self.client.submit(_started, -1, "reference run", reference_bytes, plan, name, data, opts,
-                                    key=f"reference-{uuid.uuid4()}")
-        future.result()  # raises SourceError here when the source fails
-        return future  # stays on the cluster; workers fetch it from there
+        run = self.client.submit(_reference_task, plan, name, data, opts, key=f"reference-{uuid.uuid4()}")
+        outcome = self.client.submit(operator.itemgetter(1), run, key=f"reference-outcome-{uuid.uuid4()}")
+        try:
+            why = json.loads(outcome.result())
+        except ValueError:
+            why = None
+        if not isinstance(why, dict):
+            why = {"failed": "the reference run sent back a malformed result"}
+        if why.get("source") or why.get("failed"):  # raises here when the source fails
+            error = SourceError if why.get("source") else ClusterError
+            raise error(str(why.get("source") or f"the reference run failed on the cluster ({why['failed']})"))
+        # the values stay on the cluster; workers fetch them from there
+        return self.client.submit(operator.itemgetter(0), run, key=f"reference-values-{uuid.uuid4()}")
 
     def share(self, obj: Any) -> Any:
         # A task that returns obj, not scattered data: if every worker holding it dies, the
@@ -126,7 +176,7 @@ class DaskBackend:
         return self.client.submit(_identity, obj, key=f"shared-{uuid.uuid4()}")
 
     def submit(self, number: int, label: str, fn: Callable, *args: Any) -> Future:
-        task = self.client.submit(_started, number, label, fn, *args, key=f"grade-{number}-{uuid.uuid4()}")
+        task = self.client.submit(_grade_task, number, label, fn, *args, key=f"grade-{number}-{uuid.uuid4()}")
         out: Future = Future()
 
         def collect(task: DaskFuture) -> None:
@@ -136,7 +186,7 @@ class DaskBackend:
                 if task.status == "cancelled":
                     out.set_exception(CancelledError())
                 else:
-                    out.set_result(task.result())
+                    out.set_result(Graded(*decode(task.result())))
             except Exception as err:  # noqa: BLE001 - the task's failure, handed on as data
                 out.set_exception(err)
             finally:
@@ -157,6 +207,10 @@ class DaskBackend:
         if isinstance(err, CancelledError):
             raise ClusterError("the cluster dropped the grading tasks (lost connection to the scheduler?); "
                                "rerun the same command: finished results are kept") from None
+        if isinstance(err, TaskFailed):
+            return f"the grader failed on this submission on the cluster ({err})"
+        if isinstance(err, ValueError):
+            return f"the cluster sent back a malformed result ({str(err)[:300]})"
         return f"the task failed on the cluster ({type(err).__name__}: {err})"
 
     def close(self) -> None:
@@ -171,6 +225,7 @@ class LocalCluster:
     address: str
     scheduler: subprocess.Popen
     workers: list[subprocess.Popen]
+    security: Any = None  # the client's, for a cluster started with certificates
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -189,14 +244,23 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def local_cluster(workers: int = 2, threads: int = 1, env: dict[str, str] | None = None,
-                  log_dir: str | Path | None = None, timeout: float = 120.0) -> Iterator[LocalCluster]:
+                  log_dir: str | Path | None = None, timeout: float = 120.0,
+                  tls: str | Path | None = None) -> Iterator[LocalCluster]:
     """Start ``dask scheduler`` on 127.0.0.1 (a free port) and ``workers`` ``dask worker``
-    processes of ``threads`` threads each; stop them all on exit, even after an error.
+    processes of ``threads`` threads each, every port (HTTP ones too) on 127.0.0.1; stop them all
+    on exit, even after an error.
 
-    ``env`` is added to their environment (e.g. ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES``);
-    their output goes to ``log_dir`` (default: a temporary folder)."""
+    ``tls``: a folder made by :func:`.certs.make_certificates`; the cluster then speaks mutual TLS
+    only (as the README's commands) and ``.security`` is the client's. ``env`` is added to their
+    environment (e.g. ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES``); their output goes to
+    ``log_dir`` (default: a temporary folder)."""
     env = {**os.environ, **(env or {})}
     dask = [sys.executable, "-m", "dask"]
+    local = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
+    if tls:
+        local += ["--tls-ca-file", str(Path(tls, "ca.pem")), "--tls-cert", str(Path(tls, "node.pem")),
+                  "--tls-key", str(Path(tls, "node.key"))]
+    security = client_security(tls) if tls else None
     procs: list[subprocess.Popen] = []
     with contextlib.ExitStack() as stack:
         folder = Path(log_dir) if log_dir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -212,19 +276,19 @@ def local_cluster(workers: int = 2, threads: int = 1, env: dict[str, str] | None
             return proc
 
         try:
-            scheduler = start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                               "--scheduler-file", str(address_file)], "scheduler.log")
+            scheduler = start(["scheduler", *local, "--port", "0", "--scheduler-file", str(address_file)],
+                              "scheduler.log")
             deadline = time.monotonic() + timeout
             while not address_file.exists() or not address_file.read_text().strip():
                 if scheduler.poll() is not None or time.monotonic() > deadline:
                     raise ClusterError(f"dask scheduler did not start; see {folder / 'scheduler.log'}")
                 time.sleep(0.1)
             address = json.loads(address_file.read_text())["address"]
-            started = [start(["worker", address, "--nthreads", str(threads), "--no-dashboard",
-                              "--name", f"worker-{i}"], f"worker-{i}.log") for i in range(workers)]
-            with Client(address, timeout=timeout, set_as_default=False) as client:
+            started = [start(["worker", address, *local, "--nthreads", str(threads), "--name", f"worker-{i}"],
+                             f"worker-{i}.log") for i in range(workers)]
+            with Client(address, timeout=timeout, security=security, set_as_default=False) as client:
                 client.wait_for_workers(workers, timeout=timeout)
-            yield LocalCluster(address, scheduler, started)
+            yield LocalCluster(address, scheduler, started, security)
         finally:
             for proc in reversed(procs):
                 _stop(proc)

@@ -6,10 +6,14 @@ it (hidden tests never appear), followed by its result and, for a failed or time
 whole message (the course's checks put the exercise, expected vs got and the hint in it).
 
 Everything the student's code produced (output, messages) goes into the page as cell outputs,
-which nbconvert escapes; only text the grader wrote itself (grade_ids, points) is Markdown.
+which nbconvert escapes; only text the grader wrote itself (grade_ids, points) is Markdown. The
+student's name (a file or folder name: anything) is HTML-escaped into the page's heading, never
+Markdown. Every page carries a Content-Security-Policy that loads nothing from anywhere (no
+scripts, no remote images or styles), and its links are limited to http(s), mailto and in-page.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from pathlib import Path
@@ -18,7 +22,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from .assemble import Plan, Step
-from .report import SubmissionReport
+from .report import SubmissionReport, shown
 from .sandbox import Reply
 
 STATUS_WORDS = {"passed": "passed", "partial": "partial credit", "failed": "failed",
@@ -30,9 +34,8 @@ def _points(x: float | None) -> str:
     return "–" if x is None else f"{x:g}"
 
 
-def _summary(report: SubmissionReport, title: str) -> str:
-    lines = [f"# Feedback: {html.escape(title)}", "",
-             f"**Autograded score: {_points(report.score)} / {_points(report.max_score)}**"
+def _summary(report: SubmissionReport) -> str:
+    lines = [f"**Autograded score: {_points(report.score)} / {_points(report.max_score)}**"
              + (f" (plus up to {_points(report.manual_max_score)} points graded by hand)"
                 if report.manual_max_score else ""), "",
              "| exercise | points | result |", "|---|---|---|"]
@@ -63,11 +66,11 @@ def _outputs(step: Step, reply: Reply | None) -> list:
     return outputs
 
 
-def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
-                      title: str) -> nbformat.NotebookNode:
-    """The notebook the feedback page is rendered from."""
+def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]]
+                      ) -> nbformat.NotebookNode:
+    """The notebook the feedback page is rendered from (its heading is added by :func:`render_page`)."""
     results = {t.grade_id: t for t in report.tests}
-    cells = [new_markdown_cell(_summary(report, title))]
+    cells = [new_markdown_cell(_summary(report))]
     for step, reply in trace:
         code = plan.stubs.get(step.grade_id, step.code) if step.kind == "instructor" else step.code
         cells.append(new_code_cell(code, outputs=_outputs(step, reply)))
@@ -89,8 +92,11 @@ def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[St
     return new_notebook(cells=cells)
 
 
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>{title}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
         color: #222; line-height: 1.45; }}
@@ -103,40 +109,72 @@ table {{ border-collapse: collapse; }} th, td {{ padding: .2rem .8rem; border-bo
 .anchor-link {{ display: none; }}
 {highlight}
 </style></head><body>
+<h1>{title}</h1>
 {body}
 </body></html>
 """
 
 
+_URL_ATTR = re.compile(r"""\b(href|src|srcset|action|formaction|xlink:href|poster|data)\s*=\s*("[^"]*"|'[^']*')""", re.I)
+_SAFE_URL = {"href": ("http://", "https://", "mailto:", "#"), "src": ("data:image/",)}
+
+
+def _safe_link(match: re.Match) -> str:
+    attr, value = match.group(1).lower(), html.unescape(match.group(2)[1:-1]).strip()
+    allowed = _SAFE_URL.get(attr, ())
+    return match.group(0) if allowed and value.lower().startswith(allowed) else f'{attr}="#"'
+
+
 def render_page(nb: nbformat.NotebookNode, title: str) -> str:
-    """A self-contained page (no scripts, nothing fetched): nbconvert's ``basic`` body, small CSS."""
+    """A self-contained page (no scripts, nothing fetched): nbconvert's ``basic`` body, small CSS,
+    ``title`` as text, links other than http(s)/mailto/in-page (and images not inline) cut."""
     from nbconvert import HTMLExporter
     from pygments.formatters import HtmlFormatter
 
     body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
-    return _PAGE.format(title=html.escape(title), body=body,
+    return _PAGE.format(csp=CSP, title=html.escape(title), body=_URL_ATTR.sub(_safe_link, body),
                         highlight=HtmlFormatter().get_style_defs(".highlight"))
 
 
 def feedback_page(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, Reply | None]],
                   student: str) -> str:
     """The feedback page of ``student`` as self-contained HTML."""
-    title = f"{student}, {Path(plan.path).stem}"
-    return render_page(feedback_notebook(plan, report, trace, title), f"Feedback: {title}")
+    return render_page(feedback_notebook(plan, report, trace), f"Feedback: {shown(student)}, {Path(plan.path).stem}")
 
 
-def page_path(folder: Path, student: str) -> Path:
-    """Where ``student``'s page goes: ``folder/<student>.html``, characters other than letters,
-    digits and ``.-_`` in the name replaced by ``_``."""
-    name = re.sub(r"[^\w.-]", "_", student).lstrip(".") or "student"
-    return Path(folder) / f"{name}.html"
+NAME_CHARS = 80
 
 
-def write_page(folder: Path, student: str, page: str) -> Path:
-    """Write ``page`` to :func:`page_path` atomically and return that path."""
-    target = page_path(folder, student)
+def page_names(students: list[str]) -> list[str]:
+    """A page file name per student, in order, all different: the name with characters other
+    than letters, digits and ``.-_`` replaced by ``_``, no leading dot, at most ``NAME_CHARS``
+    characters, ``.html``. A name changed by that and met twice (``.alice`` and ``alice``) gets
+    a hash of the student's name added; what is still met twice (the same student twice), a
+    number."""
+    safe = [(re.sub(r"[^\w.-]", "_", s).lstrip(".")[:NAME_CHARS] or "student") for s in students]
+    count: dict[str, int] = {}
+    for name in safe:
+        count[name] = count.get(name, 0) + 1
+    stems = [name if count[name] == 1 or name == student else
+             f"{name}-{hashlib.sha256(student.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+             for name, student in zip(safe, students)]
+    names, taken = [], set()
+    for stem in stems:
+        name, n = f"{stem}.html", 1
+        while name.lower() in taken:  # lower: a case-insensitive disk would merge them
+            n += 1
+            name = f"{stem}-{n}.html"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def write_page(target: Path, page: str) -> Path:
+    """Write ``page`` to ``target`` atomically (text the page cannot encode, e.g. a lone
+    surrogate, is written as its escape) and return ``target``."""
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
+    tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
     tmp.replace(target)
     return target

@@ -6,7 +6,8 @@ per manually graded cell of each submission::
     student,set,grade_id,max_points,points,comment
     alice,01_softmax_cross_entropy,explain,2,1.5,good but no formula
 
-A row whose ``points`` is empty is not graded yet (counts 0, and the gradebook notes it). Answers
+Student names are written as :func:`.report.csv_cell` makes them (a name a spreadsheet would
+run as a formula starts with ``'``, control characters are escaped) and found either way. A row whose ``points`` is empty is not graded yet (counts 0, and the gradebook notes it). Answers
 left as in the exercise, and submissions that could not be read, come pre-filled with 0, as
 nbgrader scores an unchanged answer cell.
 ``apply_manual`` checks every row against the reports and raises :class:`ManualError` naming
@@ -27,6 +28,8 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .report import csv_cell, shown
 
 MANUAL_COLUMNS = ["student", "set", "grade_id", "max_points", "points", "comment"]
 
@@ -53,7 +56,8 @@ def manual_template(doc: dict) -> str:
         for test in sub["tests"]:
             if test["status"] != "manual":
                 continue
-            row = [sub["student"], set_name(doc), test["grade_id"], f"{test['max_points']:g}", "", ""]
+            row = [csv_cell(sub["student"]), csv_cell(set_name(doc)), csv_cell(test["grade_id"]),
+                   f"{test['max_points']:g}", "", ""]
             if sub.get("error") and sub["score"] == 0 and not any(
                     t["status"] in ("passed", "partial", "failed") for t in sub["tests"]):
                 row[4:] = ["0", "no readable submission"]  # nothing to read: as nbgrader, 0
@@ -76,27 +80,30 @@ def read_manual(path: str | Path) -> list[tuple[int, dict]]:
 
 def apply_manual(docs: list[dict], rows: list[tuple[int, dict]], where: str = "manual.csv") -> None:
     """Put the hand-graded points of ``rows`` into the reports ``docs`` (in place)."""
-    by_set = {set_name(d): {s["student"]: s for s in d["submissions"]} for d in docs}
+    by_set = {}  # a name is found as it is, or as the manual template wrote it (csv_cell)
+    for d in docs:
+        subs = {**{csv_cell(s["student"]): s for s in d["submissions"]}, **{s["student"]: s for s in d["submissions"]}}
+        by_set[set_name(d)] = by_set[csv_cell(set_name(d))] = subs
     problems, seen = [], set()
     for line, row in rows:
         student, name, gid = row["student"].strip(), row["set"].strip(), row["grade_id"].strip()
         text = (row.get("points") or "").strip()
         at = f"{where} line {line}"
         if name not in by_set:
-            problems.append(f"{at}: unknown set {name!r} (known: {', '.join(sorted(by_set))})")
+            problems.append(f"{at}: unknown set {name!r} (known: {shown(', '.join(sorted(map(set_name, docs))))})")
             continue
         sub = by_set[name].get(student)
         if sub is None:
             problems.append(f"{at}: no submission of {name} by student {student!r}")
             continue
-        test = next((t for t in sub["tests"] if t["grade_id"] == gid), None)
+        test = next((t for t in sub["tests"] if gid in (t["grade_id"], csv_cell(t["grade_id"]))), None)
         if test is None or test["status"] != "manual":
             problems.append(f"{at}: {gid!r} is not a hand-graded cell of {name}")
             continue
-        if (student, name, gid) in seen:
-            problems.append(f"{at}: {student}/{name}/{gid} is given twice")
+        if (sub["student"], name, test["grade_id"]) in seen:
+            problems.append(shown(f"{at}: {student}/{name}/{gid} is given twice"))
             continue
-        seen.add((student, name, gid))
+        seen.add((sub["student"], name, test["grade_id"]))
         if not text:
             continue
         try:
@@ -136,8 +143,8 @@ def gradebook_rows(docs: list[dict]) -> tuple[list[str], dict[str, float], list[
         per_set[name] = {}
         for sub in subs:
             if sub["student"] in per_set[name]:
-                raise ValueError(f"{name}: student {sub['student']!r} has two submissions "
-                                 f"({per_set[name][sub['student']]['path']} and {sub['path']})")
+                raise ValueError(shown(f"{name}: student {sub['student']!r} has two submissions "
+                                       f"({per_set[name][sub['student']]['path']} and {sub['path']})"))
             per_set[name][sub["student"]] = sub
     rows = []
     for student in sorted({s for subs in per_set.values() for s in subs}):
@@ -172,9 +179,9 @@ def gradebook_csv(docs: list[dict], roster: Path | None = None, roster_key: str 
         writer.writerow(["student", *sets, "total", "max_total", "percent", "notes"])
         for row in rows:
             total = sum(row.points.values())
-            writer.writerow([row.student, *(_num(row.points[s]) for s in sets), _num(total),
+            writer.writerow([csv_cell(row.student), *(_num(row.points[s]) for s in sets), _num(total),
                              _num(max_total), f"{100 * total / max_total:.1f}" if max_total else "",
-                             "; ".join(row.notes)])
+                             csv_cell("; ".join(row.notes))])
         return out.getvalue()
     with open(roster, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
@@ -187,7 +194,7 @@ def gradebook_csv(docs: list[dict], roster: Path | None = None, roster_key: str 
     unknown = sorted(set(by_student) - listed)
     if unknown:
         raise ValueError(f"submissions from students not in the roster's {roster_key!r} column: "
-                         f"{', '.join(unknown)}")
+                         f"{', '.join(map(shown, unknown))}")
     writer.writerow([*header, *(f"{s} ({_num(maxima[s])} pts)" for s in sets)])
     for line in lines:
         row = by_student.get(line[roster_key].strip())

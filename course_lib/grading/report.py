@@ -25,6 +25,12 @@ CSV (``--csv``), one row per submission, columns in this order: ``student``, ``p
 graded cell in source order, named by grade_id (points earned for autograded tests, empty for
 manually graded cells, to be filled in by hand); ``total`` (autograded points); ``max_total``;
 ``error``.
+
+Student strings (names, paths, messages) are data wherever they go: text for the terminal shows
+control characters escaped (:func:`shown`), and so does a CSV cell, which also gets a leading
+``'`` when a spreadsheet would read it as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+tab or CR: OWASP's advice; numbers the grader writes are left alone) (:func:`csv_cell`). Files are written as UTF-8, with
+what UTF-8 cannot hold (a lone surrogate, a name's undecodable byte) written as its escape.
 """
 from __future__ import annotations
 
@@ -38,6 +44,23 @@ from pathlib import Path
 STATUSES = ("passed", "partial", "failed", "error", "timeout", "not-run", "manual")
 _SHORT = {"passed": "ok", "partial": "part", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
           "not-run": "-", "manual": "manual"}
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+IDENTICAL = "identical to "
+
+
+def csv_cell(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs and no terminal obeys: ``'`` before a leading
+    ``= + - @``, tab or CR, control characters escaped (:func:`shown`)."""
+    return ("'" if text.startswith(FORMULA_START) else "") + shown(text)
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on a terminal: every character that is not printable (ESC and the
+    other C0/C1 controls, CR, newline, DEL, bidi overrides, lone surrogates) as its escape, e.g.
+    ``\\x1b``."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass
@@ -81,7 +104,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: never half a report."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
+    tmp.write_text(text, encoding="utf-8", errors="backslashreplace", newline="")
     os.replace(tmp, path)
 
 
@@ -90,12 +113,16 @@ def write_csv(path: str | Path, reports: list[SubmissionReport]) -> None:
     gids = [t.grade_id for t in reports[0].tests] if reports else []
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["student", "path", *gids, "total", "max_total", "error"])
+    writer.writerow(["student", "path", *map(csv_cell, gids), "total", "max_total", "error"])
     for r in reports:
         points = {t.grade_id: "" if t.points is None else _num(t.points) for t in r.tests}
-        writer.writerow([r.student, r.path, *(points.get(g, "") for g in gids), _num(r.score),
-                         _num(r.max_score), r.error or ""])
+        writer.writerow([csv_cell(r.student), csv_cell(r.path), *(points.get(g, "") for g in gids),
+                         _num(r.score), _num(r.max_score), csv_cell(r.error or "")])
     write_atomic(path, out.getvalue())
+
+
+def _short(name: str, chars: int = 40) -> str:
+    return name if len(name) <= chars else name[:chars - 1] + "…"
 
 
 def format_table(reports: list[SubmissionReport]) -> str:
@@ -103,15 +130,34 @@ def format_table(reports: list[SubmissionReport]) -> str:
     if not reports:
         return "no submissions"
     gids = [t.grade_id for t in reports[0].tests]
-    rows = [["student", "score", *gids]]
+    rows = [["student", "score", *map(shown, gids)]]
     for r in reports:
         status = {t.grade_id: _SHORT[t.status] for t in r.tests}
-        rows.append([r.student or r.path, f"{_num(r.score)}/{_num(r.max_score)}",
+        rows.append([_short(shown(r.student or r.path)), f"{_num(r.score)}/{_num(r.max_score)}",
                      *(status.get(g, "") for g in gids)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.extend(f"! {r.student or r.path} ({r.path}): {r.error}" for r in reports if r.error)
+    lines.extend(shown(f"! {r.student or r.path} ({r.path}): {r.error}") for r in reports if r.error)
+    groups = {}
+    for r in reports:
+        if any(n.startswith(IDENTICAL) for n in r.notes):
+            groups.setdefault(r.sha256, []).append(_short(shown(r.student or r.path)))
+    lines.extend(f"= identical files: {', '.join(names)}" for names in groups.values())
     return "\n".join(lines)
+
+
+def note_identical(reports: list[SubmissionReport]) -> None:
+    """Note in each report whose file is byte for byte another's which others (in place)."""
+    by_hash: dict[str, list[SubmissionReport]] = {}
+    for r in reports:
+        if r.sha256:
+            by_hash.setdefault(r.sha256, []).append(r)
+    for r in reports:
+        others = [o.student or o.path for o in by_hash.get(r.sha256, []) if o is not r]
+        r.notes = [n for n in r.notes if not n.startswith(IDENTICAL)]
+        if others:
+            more = f" and {len(others) - 10} more" if len(others) > 10 else ""
+            r.notes.append(f"{IDENTICAL}{', '.join(others[:10])}{more} (the same bytes)")
 
 
 def format_check(report: SubmissionReport) -> str:

@@ -25,11 +25,11 @@ from tqdm import tqdm
 
 from ..exercises import nbgrader_meta
 from .assemble import Plan, Step, assemble, load_source, plan_from
-from .feedback import feedback_page, page_path, write_page
+from .feedback import feedback_page, page_names, write_page
 from .journal import Journal, grading_key, sha256
-from .report import SubmissionReport, TestResult
+from .report import SubmissionReport, TestResult, note_identical
 from .sandbox import Limits, Reply, Sandbox, SandboxError, sandbox_problem
-from .students import Submission
+from .students import Submission, read_regular
 from .verdict import Observation, compare, decode
 
 MAX_SUBMISSION_BYTES = 16 << 20
@@ -99,15 +99,12 @@ def _depth_ok(data: bytes) -> bool:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The submission file's bytes; SubmissionError saying what is wrong otherwise."""
+    """The submission file's bytes if it is a regular file (:func:`.students.read_regular`);
+    SubmissionError saying what is wrong otherwise."""
     try:
-        if path.is_dir():
-            raise SubmissionError("is a folder, not a notebook")
-        if path.stat().st_size > MAX_SUBMISSION_BYTES:
-            raise SubmissionError(f"file is larger than {MAX_SUBMISSION_BYTES >> 20} MB")
-        return path.read_bytes()
-    except OSError as err:
-        raise SubmissionError(f"cannot read the file: {err.strerror or err}") from None
+        return read_regular(path, MAX_SUBMISSION_BYTES)
+    except ValueError as err:
+        raise SubmissionError(str(err)) from None
 
 
 def read_submission(path: Path) -> tuple[NotebookNode, bytes]:
@@ -141,6 +138,10 @@ def parse_submission(data: bytes) -> NotebookNode:
         source = cell.get("source", "")
         source = "".join(map(str, source)) if isinstance(source, list) else str(source)
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        gid = metadata.get("nbgrader", {}).get("grade_id") if isinstance(metadata.get("nbgrader"), dict) else None
+        if gid is not None and not isinstance(gid, str):
+            raise SubmissionError(f"not a notebook the grader can read: a cell's nbgrader grade_id is a "
+                                  f"{type(gid).__name__}, not text (the cell's metadata was edited)")
         cells.append({"cell_type": cell["cell_type"], "source": source, "metadata": metadata})
     return nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
 
@@ -295,8 +296,14 @@ def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: O
 
 
 def _graded(plan: Plan, report: SubmissionReport, trace: list, feedback: bool) -> Graded:
-    student = report.student or Path(report.path).stem
-    return Graded(report, feedback_page(plan, report, trace, student) if feedback else None)
+    """The report and, with ``feedback``, its page (a page that fails to render costs the page only)."""
+    if not feedback:
+        return Graded(report)
+    try:
+        return Graded(report, feedback_page(plan, report, trace, report.student or Path(report.path).stem))
+    except Exception as err:  # noqa: BLE001 - the score stands; the note says why there is no page
+        report.notes = [*report.notes, f"no feedback page: it could not be made ({type(err).__name__}: {err})"]
+        return Graded(report)
 
 
 def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list[str],
@@ -315,18 +322,25 @@ def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list
     return SubmissionReport(path, score, plan.max_score, manual, error, tests, notes, student)
 
 
+def _fault(err: Exception) -> str:
+    """A submission's ``error`` for ``err``: what is wrong with it, or that the grader failed on it."""
+    if isinstance(err, SubmissionError):
+        return str(err)
+    return f"the grader could not handle this submission ({type(err).__name__}: {str(err)[:300]})"
+
+
 def grade_bytes(plan: Plan, name: str, data: bytes, student: str, opts: Options = Options(),
                 reference: Reference | None = None, feedback: bool = False) -> Graded:
     """Grade the submission ``data`` (file ``name`` of ``student``): all a cluster worker runs.
 
-    A file that is not a notebook gets score 0 and the reason in ``error``; ``report.sha256``
+    A file that is not a notebook gets score 0 and the reason in ``error``, and so does one the
+    grader fails on, whatever the exception: one submission never stops the class. ``report.sha256``
     is the hash of ``data``."""
     try:
-        nb = parse_submission(data)
-    except SubmissionError as err:
-        graded = _graded(plan, _report(plan, name, {}, str(err), [], {}, student), [], feedback)
-    else:
-        graded = grade_notebook(plan, nb, name, data, opts, reference, student=student, feedback=feedback)
+        graded = grade_notebook(plan, parse_submission(data), name, data, opts, reference, student=student,
+                                feedback=feedback)
+    except Exception as err:  # noqa: BLE001 - not a notebook, or the grader failed on it: its report
+        graded = _graded(plan, _report(plan, name, {}, _fault(err), [], {}, student), [], feedback)
     graded.report.sha256 = sha256(data)
     return graded
 
@@ -430,14 +444,14 @@ class LocalBackend:
 def grade_submissions(source: str | Path, paths: list[str | Path | Submission], *, jobs: int = 1,
                       opts: Options = Options(), progress: bool | None = None,
                       feedback_dir: str | Path | None = None, json_path: str | Path | None = None,
-                      scheduler: str | None = None, counts: dict[str, int] | None = None
+                      backend: Backend | None = None, counts: dict[str, int] | None = None
                       ) -> list[SubmissionReport]:
     """Grade ``paths`` against ``source``; reports in input order.
 
     ``paths`` are :class:`~.students.Submission` s or paths (then the student is the file's stem).
-    Submissions run in ``jobs`` local sandboxes at a time, or, with ``scheduler`` (a Dask
-    scheduler's address), one task each on that cluster. With ``feedback_dir`` each student's
-    page is written there as their result arrives. With ``json_path`` finished reports are kept
+    Submissions run in ``jobs`` local sandboxes at a time, or on ``backend`` (e.g. a
+    :class:`.cluster.DaskBackend`: one task each on a Dask cluster), which is closed when done.
+    With ``feedback_dir`` each student's page is written there as their result arrives. With ``json_path`` finished reports are kept
     in ``json_path``.journal as they arrive, and those of an earlier run with the same source,
     options and grader are reused (:mod:`.journal`). ``counts``, when given, is filled with how
     many were graded, reused, retried (a worker died) and ended with an error.
@@ -449,14 +463,7 @@ def grade_submissions(source: str | Path, paths: list[str | Path | Submission], 
     plan = load_source(source)
     journal = Journal(json_path, grading_of(source, opts))
     subs = [p if isinstance(p, Submission) else Submission(Path(p), Path(p).stem) for p in paths]
-    if scheduler:
-        try:  # Dask is imported only when a cluster is asked for
-            from .cluster import DaskBackend
-        except ImportError as err:
-            raise ClusterError(f"--scheduler needs Dask ({err}): python -m pip install -e '.[cluster]'") from None
-        backend = DaskBackend(scheduler, opts)
-    else:
-        backend = LocalBackend(jobs, opts)
+    backend = backend or LocalBackend(jobs, opts)
     show = sys.stderr.isatty() if progress is None else progress
     try:
         reference = backend.reference(plan, Path(source).name, Path(source).read_bytes(), opts)
@@ -479,13 +486,19 @@ def _drive(backend: Backend, plan: Plan, reference: Any, subs: list[Submission],
     memory), reusing the journal's reports; return the reports in order."""
     reports: list[SubmissionReport | None] = [None] * len(subs)
     shared_plan = backend.share(plan)
-    counts.update(graded=0, reused=0, errors=0, retried=0)
+    counts.update(graded=0, reused=0, errors=0, retried=0, pages=0)
     pending: dict[Future, tuple] = {}
     queue: Iterator[tuple[int, Submission]] = iter(enumerate(subs))
+    pages = [feedback_dir / name for name in page_names([s.student for s in subs])] if feedback_dir else []
 
     def finish(i: int, report: SubmissionReport, page: str | None = None, kind: str = "graded") -> None:
-        if page is not None and feedback_dir is not None:
-            write_page(feedback_dir, subs[i].student, page)
+        if pages and (page is not None or kind == "reused"):
+            try:
+                if page is not None:
+                    write_page(pages[i], page)
+                counts["pages"] += 1
+            except (OSError, ValueError) as err:  # that student's page only
+                report.notes = [*report.notes, f"the feedback page could not be written: {err}"]
         journal.add(report)
         reports[i] = report
         counts[kind] += 1
@@ -501,14 +514,16 @@ def _drive(backend: Backend, plan: Plan, reference: Any, subs: list[Submission],
                 return
             path = Path(sub.path)
             try:
+                if sub.refused:
+                    raise SubmissionError(sub.refused)
                 data = read_bytes(path)
-            except SubmissionError as err:
-                unread = _graded(plan, _report(plan, str(path), {}, str(err), [], {}, sub.student), [],
-                                 feedback_dir is not None)
+                kept = journal.get(sha256(data))
+            except Exception as err:  # noqa: BLE001 - unreadable, or the grader failed on it: its report
+                unread = _graded(plan, _report(plan, str(path), {}, _fault(err), [], {}, sub.student), [],
+                                 bool(pages))
                 finish(i, unread.report, unread.page)
                 continue
-            kept = journal.get(sha256(data))
-            if kept and (feedback_dir is None or page_path(feedback_dir, sub.student).exists()):
+            if kept and (not pages or pages[i].exists()):
                 finish(i, replace(kept, path=str(path), student=sub.student), kind="reused")
                 continue
             task = (i, sub.student, grade_bytes, shared_plan, str(path), data, sub.student, opts, reference,
@@ -530,10 +545,12 @@ def _drive(backend: Backend, plan: Plan, reference: Any, subs: list[Submission],
                     continue
                 graded = Graded(_report(plan, str(subs[i].path), {}, f"not graded: {why}", [], {},
                                         subs[i].student))
+                graded.report.sha256 = sha256(task[5])  # its bytes are still a classmate's twin
             finish(i, graded.report, graded.page)
         refill()
     counts["retried"] = backend.retried
     bar.set_postfix(counts)
+    note_identical(reports)
     return reports
 
 

@@ -10,24 +10,93 @@ Arguments to ``grade`` are notebooks or folders. A folder stands for the noteboo
 A notebook named directly is treated the same way relative to its own folder (its stem).
 ``pattern``, a regular expression with a group named ``student`` searched in the path, overrides
 both rules, e.g. ``--student-pattern 'submitted/(?P<student>[^/]+)/'``.
+
+A class folder is what students made it, so it is read as hostile: folders are walked without
+following links (a link named like a notebook is listed, then refused), a path typed that passes
+through a linked folder below the current one (a shell glob through a student's link) is refused
+unread, and only a regular file
+is read (:func:`read_regular`): a link, wherever it points, a FIFO, a device or a socket is
+refused with the reason, never opened for reading. Names are data: whatever bytes a name holds,
+it only ever reaches a page, a sheet or the terminal escaped (:mod:`.report`, :mod:`.feedback`).
 """
 from __future__ import annotations
 
+import errno
+import os
 import re
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from .report import shown
+
+_KINDS = ((stat.S_ISLNK, "a symbolic link, which the grader never follows: hand in the notebook itself"),
+          (stat.S_ISDIR, "a folder, not a notebook"), (stat.S_ISFIFO, "a FIFO (named pipe), not a notebook"),
+          (stat.S_ISCHR, "a device, not a notebook"), (stat.S_ISBLK, "a device, not a notebook"),
+          (stat.S_ISSOCK, "a socket, not a notebook"), (lambda mode: not stat.S_ISREG(mode), "not a regular file"))
 
 
 @dataclass(frozen=True)
 class Submission:
-    """A file to grade and the student it belongs to."""
+    """A file to grade and the student it belongs to; ``refused``: why it is refused unread."""
 
     path: Path
     student: str
+    refused: str | None = None
 
 
 def _notebooks(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    """Every ``*.ipynb`` under ``folder``, links included (as entries), linked folders not entered."""
+    found = []
+    for top, dirs, files in os.walk(folder):  # followlinks=False: a link to a folder is a name
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints"]
+        found += [Path(top, name) for name in files + dirs if name.endswith(".ipynb")]
+    return sorted(found)
+
+
+def _linked_folder(path: Path) -> Path | None:
+    """The first folder of ``path`` that is a link nested below the current folder, if any: a
+    typed path (a shell glob) may pass through a student's link; the current folder's own
+    entries and what lies above are the instructor's."""
+    here = Path.cwd()
+    for folder in [*reversed(path.parents), *([path] if path.is_dir() else [])]:
+        inside = folder.relative_to(here) if folder.is_absolute() and here in folder.parents else folder
+        if not inside.is_absolute() and ".." not in inside.parts and len(inside.parts) > 1 \
+                and folder.is_symlink():
+            return folder
+    return None
+
+
+def _refused(mode: int) -> str | None:
+    return next((f"is {kind}" for test, kind in _KINDS if test(mode)), None)
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file of at most ``limit`` bytes.
+
+    ``lstat`` first, then opened with ``O_NOFOLLOW | O_NONBLOCK`` (a link swapped in meanwhile
+    fails, a FIFO cannot block) and checked again on the open descriptor; at most ``limit + 1``
+    bytes are read, whatever the file's size claims. Raises ValueError saying what is wrong.
+    """
+    try:
+        if why := _refused(os.lstat(path).st_mode):
+            raise ValueError(why)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        try:
+            if why := _refused(os.fstat(fd).st_mode):
+                raise ValueError(why)
+            chunks, size = [], 0
+            while size <= limit and (chunk := os.read(fd, min(1 << 20, limit + 1 - size))):
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as err:
+        why = f"is {_KINDS[0][1]}" if err.errno == errno.ELOOP else f"cannot read the file: {err.strerror or err}"
+        raise ValueError(why) from None
+    if size > limit:
+        raise ValueError(f"file is larger than {limit >> 20} MB")
+    return b"".join(chunks)
 
 
 def expand(args: list[str | Path], source_name: str, pattern: str | None = None) -> list[Submission]:
@@ -41,20 +110,22 @@ def expand(args: list[str | Path], source_name: str, pattern: str | None = None)
                          "e.g. 'submitted/(?P<student>[^/]+)/'")
     found: list[Submission] = []
     for arg in map(Path, args):
+        link = _linked_folder(arg)
+        refused = link and f"is reached through {shown(str(link))}, {_KINDS[0][1]}"
         if arg.is_dir():
             notebooks = _notebooks(arg)
             same = [p for p in notebooks if p.name == source_name]
             for path in same or notebooks:
                 parts = path.relative_to(arg).parts
-                found.append(Submission(path, parts[0] if len(parts) > 1 else path.stem))
+                found.append(Submission(path, parts[0] if len(parts) > 1 else path.stem, refused))
         else:
-            found.append(Submission(arg, arg.stem))
+            found.append(Submission(arg, arg.stem, refused))
     if regex is None:
         return found
     named = []
     for sub in found:
         match = regex.search(sub.path.as_posix())
         if not match or not match.group("student"):
-            raise ValueError(f"--student-pattern {pattern!r} does not match {sub.path}")
-        named.append(Submission(sub.path, match.group("student")))
+            raise ValueError(f"--student-pattern {pattern!r} does not match {shown(str(sub.path))}")
+        named.append(replace(sub, student=match.group("student")))
     return named
