@@ -282,3 +282,35 @@ def test_a_feedback_page_renders_with_its_hint(browser, tmp_path, screenshot_dir
         page.close()
     assert all(urlparse(u).scheme in ("file", "data", "about") for u in requests
                if urlparse(u).hostname not in LOCAL_HOSTS), "the page must open offline"
+
+
+def test_a_hostile_file_name_stays_text_on_its_feedback_page(browser, tmp_path):
+    """A name written as Markdown (a javascript: link, a remote image) shows as its characters,
+    links nowhere, loads nothing; the page's Content-Security-Policy forbids loading anything."""
+    import shutil
+
+    from course_lib.__main__ import main
+    from tests.hostile.classroom import write_class
+
+    write_class(tmp_path / "class", 2)
+    name = "[click](javascript:alert(1))![x](http:127.0.0.1:9)"
+    shutil.move(tmp_path / "class" / "student_01.ipynb", tmp_path / "class" / f"{name}.ipynb")
+    source = REPO / "solutions" / "01_softmax_cross_entropy.ipynb"
+    assert main(["grade", "--source", str(source), "--feedback", str(tmp_path / "fb"),
+                 str(tmp_path / "class" / f"{name}.ipynb")]) == 0
+    pages = list((tmp_path / "fb").glob("*.html"))
+    assert len(pages) == 1
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(pages[0].as_uri())
+        page.wait_for_load_state("load")
+        assert name in page.inner_text("body")
+        assert page.locator("a[href^='javascript']").count() == 0
+        assert page.locator("img[src^='http']").count() == 0
+        policy = page.locator("meta[http-equiv='Content-Security-Policy']").get_attribute("content")
+        assert "default-src 'none'" in policy
+    finally:
+        page.close()
+    assert [u for u in requests if urlparse(u).scheme not in ("file", "data", "about")] == []
