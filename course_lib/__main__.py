@@ -16,8 +16,11 @@ Also installed as ``course``.
 
 Exit status: ``build-exercises`` 0 when done or in sync, 1 when out of sync (``--check``, each
 stale file listed) or a source notebook is malformed. ``grade`` 0 whenever it produced reports,
-whatever the students did; 1 when the source notebook is unusable or fails when run, no
-sandbox can be made, or the cluster cannot be used; 2 for wrong arguments; 130 when interrupted
+whatever the students did (a test that most of the class fails while the source passes it is
+warned about); 1 when the source notebook is unusable or fails when run, no submission looks
+like one of its set, no sandbox can be made, or the cluster cannot be used; 2 for wrong
+arguments (a submission path that does not exist, an output folder not writable, a student
+given twice in nbgrader's layout); 130 when interrupted
 (finished results are kept: rerun the same command to grade the rest). ``gradebook`` 0 when written, 1 when a report, the
 manual points or the roster are wrong (each problem listed with its line).
 ``check`` 0 when every visible check passes, 1 otherwise. ``cluster-certs`` 0 when written, 1 when
@@ -54,13 +57,27 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unwritable(out: Path, folder: bool = False) -> str | None:
+    """Why file ``out`` (or, with ``folder``, files in folder ``out``, made if missing) cannot be
+    written, if it cannot: checked before grading, so that no grading run is lost."""
+    place = out.resolve() if folder else out.resolve().parent
+    while folder and not place.exists() and place != place.parent:
+        place = place.parent  # the folder is made inside its nearest existing one
+    if not place.is_dir():
+        return f"{place} is not a folder" if place.exists() else "its folder does not exist"
+    if not os.access(place, os.W_OK):
+        return f"the folder {place} is not writable"
+    return None
+
+
 def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .exercises import NotebookFormatError
     from .grading import (ClusterError, Limits, Options, SandboxError, SourceError, format_table,
                           grade_submissions, to_json, write_atomic, write_csv)
     from .grading.gradebook import manual_template
     from .grading.journal import discard_journal
-    from .grading.runner import grading_of
+    from .grading.runner import grading_of, suspect_tests
+    from .grading.report import shown
     from .grading.students import expand
 
     if args.jobs < 1 or args.timeout <= 0 or args.deadline <= 0 or args.memory_mb < 0:
@@ -75,18 +92,23 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.scheduler.startswith("tcp://") and args.insecure_cluster:
             print("warning: grading on a cluster WITHOUT TLS (--insecure-cluster): anyone who can reach "
                   "its ports can run code on the workers and change the scores", file=sys.stderr)
-    for out in (args.json, args.csv):
-        if out is not None and not Path(out).resolve().parent.is_dir():
-            parser.error(f"cannot write {out}: its folder does not exist")
-        if out is not None and not os.access(Path(out).resolve().parent, os.W_OK):
-            parser.error(f"cannot write {out}: its folder is not writable")  # nor, for --json, its journal
+    outputs = {"--json": args.json, "--csv": args.csv, "--manual-template": args.manual_template,
+               "--feedback": args.feedback}
+    for option, out in outputs.items():
+        if out is not None and (problem := _unwritable(Path(out), folder=option == "--feedback")):
+            parser.error(f"cannot write {option} {out}: {problem}")  # nor, for --json, its journal
     limits = Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.deadline) + 10)
     opts = Options(timeout=args.timeout, deadline=args.deadline, limits=limits,
                    python=args.python, sandbox=not args.no_sandbox)
+    skipped: list[Path] = []
     try:
-        submissions = expand(args.submissions, Path(args.source).name, args.student_pattern)
+        submissions = expand(args.submissions, Path(args.source).name, args.student_pattern, skipped)
     except ValueError as err:
         parser.error(str(err))
+    if skipped:
+        print(f"skipped {len(skipped)} notebook(s) not named {Path(args.source).name}, as the source: "
+              + ", ".join(shown(str(path)) for path in skipped[:20]) + (" ..." if len(skipped) > 20 else ""),
+              file=sys.stderr)
     if not submissions:
         parser.error("no notebooks found in " + " ".join(args.submissions))
     if args.no_sandbox:
@@ -119,6 +141,8 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if backend:
             backend.close()
     print(format_table(reports))
+    for warning in suspect_tests(reports):
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"graded {counts['graded']}, reused {counts['reused']} finished earlier, retried "
           f"{counts['retried']}, with errors {counts['errors']}", file=sys.stderr)
     doc = to_json(args.source, reports, "none" if args.no_sandbox else "bubblewrap", grading_of(args.source, opts))

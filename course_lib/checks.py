@@ -16,6 +16,8 @@ check cannot copy it.
 """
 from __future__ import annotations
 
+import ast
+import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -198,3 +200,54 @@ def expect_equal(exercise: str, got: Any, expected: Any = None, what: str = "res
         same = got == expected
     if not same:
         raise CheckFailed(f"[{exercise}] wrong {what}: expected {expected!r}, got {got!r}")
+
+
+def library_calls(function: Callable, words: Sequence[str] = ("torch", "course_lib")) -> list[str]:
+    """The words of ``words`` (names, dotted or not: ``"torch"``, ``"nn.Linear"``) that the code
+    of ``function`` uses, for the checks that say "no libraries".
+
+    Read from the code's syntax tree: a word is used when its parts are consecutive parts of an
+    imported module or name, or of a name with its attributes (``torch.nn.Linear(3, 2)`` uses
+    ``torch``, ``nn.Linear`` and ``nn``, not ``Lin``), or a module named to ``__import__`` or
+    ``import_module``. Comments, docstrings and other strings count for nothing. A source that
+    does not parse on its own (a lambda cut out of a longer line) is read as text, comments left
+    out; one that cannot be read, [].
+    """
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return []
+    try:  # an indented method parses as the body of `if 1:`, whatever its strings' lines hold
+        names = _dotted_names(ast.parse("if 1:\n" + source if source[:1].isspace() else source))
+    except SyntaxError:
+        code = [line.split("#")[0] for line in source.splitlines()]
+        return [w for w in words if any(w in line for line in code)]
+    return [w for w in words if any(_runs_in(w.split("."), name) for name in names)]
+
+
+def _dotted_names(tree: ast.AST) -> list[list[str]]:
+    """Every name, attribute chain and imported module or name in ``tree``, as lists of parts."""
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = (node.module or "").split(".")
+            names += [module + alias.name.split(".") for alias in node.names]
+        elif isinstance(node, ast.Name):
+            names.append([node.id])
+        elif isinstance(node, ast.Attribute):
+            parts, base = [node.attr], node.value
+            while isinstance(base, ast.Attribute):
+                parts.insert(0, base.attr)
+                base = base.value
+            names.append(([base.id] if isinstance(base, ast.Name) else []) + parts)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            called = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if called in ("__import__", "import_module") and isinstance(node.args[0].value, str):
+                names.append(node.args[0].value.split("."))
+    return names
+
+
+def _runs_in(parts: list[str], name: list[str]) -> bool:
+    return any(name[i:i + len(parts)] == parts for i in range(len(name) - len(parts) + 1))

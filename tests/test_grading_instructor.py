@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -51,8 +52,10 @@ def test_nbgrader_layout_names_students_by_folder_and_keeps_to_the_set(tmp_path)
             path = tmp_path / "submitted" / student / assignment / name
             path.parent.mkdir(parents=True)
             path.write_text("{}")
-    subs = expand([tmp_path / "submitted"], "problem1.ipynb")
+    skipped = []
+    subs = expand([tmp_path / "submitted"], "problem1.ipynb", skipped=skipped)
     assert [(s.student, s.path.parent.name) for s in subs] == [("alice", "ps1"), ("bob", "ps1")]
+    assert [(p.parts[-3], p.name) for p in skipped] == [("alice", "other.ipynb"), ("bob", "other.ipynb")]
 
 
 def test_flat_folders_and_files_name_students_by_stem_and_a_pattern_overrides(tmp_path):
@@ -69,8 +72,15 @@ def test_flat_folders_and_files_name_students_by_stem_and_a_pattern_overrides(tm
 
 
 # ----- wrong inputs are caught early ------------------------------------------------------------
-def test_a_student_copy_given_as_source_is_refused(capsys):
+def test_a_student_copy_given_as_source_is_refused(tmp_path, capsys):
     assert main(["grade", "--source", str(EXERCISE), str(EXERCISE)]) == 1
+    assert "looks like a student copy" in capsys.readouterr().err
+    indented = nbformat.read(str(EXERCISE), as_version=4)  # stubs inside functions
+    for cell in indented.cells:
+        cell.source = cell.source.replace("# YOUR CODE HERE\nraise NotImplementedError()",
+                                          "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    nbformat.write(indented, str(tmp_path / "copy.ipynb"))
+    assert main(["grade", "--source", str(tmp_path / "copy.ipynb"), str(EXERCISE)]) == 1
     assert "looks like a student copy" in capsys.readouterr().err
 
 
@@ -89,6 +99,86 @@ def test_a_folder_given_as_a_file_path_of_no_notebooks_is_an_argument_error(tmp_
     with pytest.raises(SystemExit) as stop:
         main(["grade", "--source", str(SOURCE), str(tmp_path / "empty")])
     assert stop.value.code == 2 and "no notebooks found" in capsys.readouterr().err
+
+
+def test_a_submission_path_that_does_not_exist_stops_before_grading(tmp_path, capsys):
+    nbformat.write(filled(), str(tmp_path / "alice.ipynb"))
+    with pytest.raises(SystemExit) as stop:
+        main(["grade", "--source", str(SOURCE), str(tmp_path / "alice.ipynb"), str(tmp_path / "011")])
+    assert stop.value.code == 2 and f"{tmp_path / '011'} does not exist" in capsys.readouterr().err
+
+
+def test_a_wrong_source_stops_and_names_the_set_the_class_handed_in(tmp_path, capsys):
+    sources = tmp_path / "solutions"
+    sources.mkdir()
+    for path in (SOURCE, SET01):
+        shutil.copy(path, sources / path.name)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in ("alice", "bob"):
+        nbformat.write(filled(), str(folder / f"{name}.ipynb"))
+    (folder / "carol.ipynb").write_text("not a notebook")
+    assert main(["grade", "--source", str(sources / SET01.name), str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"none of the 2 readable submission(s) looks like a submission of {SET01.name}" in err
+    assert "they look like submissions of fixture_set.ipynb (2 of 2)" in err
+
+
+def _read_only_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot write in: a chmod-ed one, or /proc/sys when run as root."""
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.access(folder, os.W_OK):
+        folder = Path("/proc/sys")
+    if os.access(folder, os.W_OK):
+        pytest.skip("no folder here is read-only for this process")
+    return folder
+
+
+@pytest.mark.parametrize("option, target", [("--feedback", "feedback"), ("--manual-template", "manual.csv")])
+def test_a_read_only_output_folder_is_refused_before_grading(tmp_path, capsys, option, target):
+    folder = _read_only_folder(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["grade", "--source", str(SOURCE), option, str(folder / target), str(EXERCISE)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"cannot write {option}" in err
+    assert f"the folder {folder} is not writable" in err
+
+
+def test_nbgrader_layout_names_the_student_by_folder_whatever_the_path_and_refuses_one_twice(tmp_path, capsys):
+    submitted = tmp_path / "submitted"
+    args = [submitted / "alice" / "ps1", submitted / "alice" / "ps1b" / "fixture_set.ipynb"]
+    for folder in (args[0], args[1].parent):
+        folder.mkdir(parents=True)
+        (folder / "fixture_set.ipynb").write_text("{}")
+    assert [s.student for s in expand(args[:1], "fixture_set.ipynb")] == ["alice"]
+    assert [s.student for s in expand(args[1:], "fixture_set.ipynb")] == ["alice"]
+    with pytest.raises(SystemExit) as stop:
+        main(["grade", "--source", str(SOURCE), *map(str, args)])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "student alice has two notebooks to grade" in err
+    assert str(args[0] / "fixture_set.ipynb") in err and str(args[1]) in err
+
+
+def test_a_test_the_whole_class_fails_while_the_source_passes_is_warned_about(tmp_path, capsys):
+    """A wrong answer key (here: the class's scale is what the key should have been) fails everyone."""
+    folders, students = [], ("ann", "ben", "cat", "dan", "eve")
+    for student in students:
+        folder = tmp_path / "submitted" / student / "ps1"
+        folder.mkdir(parents=True)
+        nbformat.write(filled(scale="def scale(xs, factor):\n    return [x * factor + 1 for x in xs]"),
+                       str(folder / "fixture_set.ipynb"))
+        folders.append(str(folder))
+    (folder / "scratch.ipynb").write_text("{}")  # eve's own notebook: listed, not graded
+    out = tmp_path / "g.json"
+    assert main(["grade", "--source", str(SOURCE), "--jobs", "2", "--json", str(out), *folders]) == 0
+    subs = json.loads(out.read_text())["submissions"]
+    assert [(s["student"], s["score"]) for s in subs] == [(name, 5) for name in students]
+    err = capsys.readouterr().err
+    assert "warning: 5 of the 5 graded submissions fail test cell 'test_scale', which the source passes" in err
+    assert "'test_square'" not in err
+    assert f"skipped 1 notebook(s) not named fixture_set.ipynb, as the source: {folder / 'scratch.ipynb'}" in err
 
 
 # ----- nbgrader's partial credit ------------------------------------------------------------------
@@ -124,6 +214,17 @@ def test_a_source_that_does_not_earn_full_marks_stops_grading(tmp_path, capsys):
     assert main(["grade", "--source", str(source), str(source)]) == 1
     err = capsys.readouterr().err
     assert "'warns' does not earn its points" in err and "stderr" in err and "careful" in err
+
+
+def test_a_source_cell_that_times_out_names_the_timeout_as_the_likely_fix(tmp_path, capsys):
+    meta = {"grade": False, "solution": False, "locked": True, "grade_id": "slow_import", "schema_version": 3}
+    test = {**meta, "grade": True, "points": 1, "grade_id": "t"}
+    source = tmp_path / "src.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)", metadata={"nbgrader": meta}),
+                                       new_code_cell("assert time", metadata={"nbgrader": test})]), str(source))
+    assert main(["grade", "--source", str(source), "--timeout", "1", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert "'slow_import' does not pass" in err and "likely fix: the cell needs more than --timeout 1 s" in err
 
 
 # ----- feedback, hand grading, gradebook ------------------------------------------------------------
@@ -277,6 +378,7 @@ def test_a_student_name_cannot_steer_where_its_feedback_is_written(tmp_path):
     folder.mkdir()
     nbformat.write(filled(), str(folder / "alice.ipynb"))
     feedback = tmp_path / "out" / "feedback"
+    feedback.parent.mkdir()  # the path typed below passes through it
     assert main(["grade", "--source", str(SOURCE), "--feedback", str(feedback),
                  "--student-pattern", r"(?P<student>\.\./class/al.+)\.ipynb",
                  str(tmp_path / "out" / ".." / "class" / "alice.ipynb")]) == 0

@@ -6,7 +6,9 @@
 
 Scoring follows nbgrader: cells run top to bottom in one namespace; a test cell (grade, not
 solution) with ``points`` p earns p when it runs without an error (a number as its result earns
-that many points), 0 otherwise; cells graded by hand are listed as ``manual``. Formats:
+that many points), 0 otherwise; a plain cell that writes to stderr scores 0 as in nbgrader, while
+a cell decided by ``course_lib.checks`` values keeps its points and shows the warning; cells graded
+by hand are listed as ``manual``. Formats:
 :mod:`.report`.
 
 The pieces, each in its own module:

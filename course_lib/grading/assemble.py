@@ -25,6 +25,10 @@ from nbformat import NotebookNode
 from ..exercises import (CODE_STUB, HIDDEN_TESTS, NotebookFormatError, build_notebook, cell_role, nbgrader_meta,
                          read_notebook, replace_regions, validate)
 
+#: The message of a hand-graded answer cell the student left as the exercise gave it: the one
+#: hand-graded cell that gets nbgrader's automatic 0 (a task, with no answer cell, never does).
+LEFT_AS_IS = "answer left as in the exercise"
+
 
 @dataclass(frozen=True)
 class Graded:
@@ -112,8 +116,9 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
             graded.append(Graded(gid, "auto", points))
         elif role in ("manual", "task"):
             graded.append(Graded(gid, "manual", points))
-    if strict and any(roles[gid] in ("answer", "manual") and CODE_STUB in cell.source
-                      and "BEGIN SOLUTION" not in cell.source for gid, cell in cells):
+    if strict and any(roles[gid] in ("answer", "manual") and "BEGIN SOLUTION" not in cell.source
+                      and CODE_STUB in "\n".join(line.strip() for line in cell.source.splitlines())
+                      for gid, cell in cells):  # a stub indented inside a function too
         raise NotebookFormatError([f"{path}: looks like a student copy (its solution cells hold "
                                    "'# YOUR CODE HERE' stubs, and student copies have no hidden "
                                    "tests); give the instructor's source notebook as --source"])

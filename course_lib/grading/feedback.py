@@ -3,7 +3,8 @@
 The page opens with the score, per exercise and in total, then shows every cell as it ran: the
 student's own cells with their output and errors, and each test cell as the student's copy shows
 it (hidden tests never appear), followed by its result and, for a failed or timed-out test, the
-whole message (the course's checks put the exercise, expected vs got and the hint in it).
+whole message (the course's checks put the exercise, expected vs got and the hint in it); a
+passed test's message is a warning that did not count (:func:`.verdict.warning_note`).
 
 Everything the student's code produced (output, messages) goes into the page as cell outputs,
 which nbconvert escapes; only text the grader wrote itself (grade_ids, points) is Markdown. The
@@ -79,7 +80,7 @@ def feedback_notebook(plan: Plan, report: SubmissionReport, trace: list[tuple[St
             cells.append(new_markdown_cell(
                 f"**`{result.grade_id}`: {_points(result.points)} / {_points(result.max_points)} "
                 f"points, {STATUS_WORDS.get(result.status, result.status)}**"))
-            if result.status != "passed" and result.message:
+            if result.message:  # a failure's reason, or a warning that did not count
                 cells[-2].outputs.append(new_output("stream", name="stderr", text=result.message + "\n"))
     if report.error:
         cells.append(new_code_cell("# the grader", outputs=[new_output("stream", name="stderr",

@@ -7,9 +7,11 @@ per manually graded cell of each submission::
     alice,01_softmax_cross_entropy,explain,2,1.5,good but no formula
 
 Student names are written as :func:`.report.csv_cell` makes them (a name a spreadsheet would
-run as a formula starts with ``'``, control characters are escaped) and found either way. A row whose ``points`` is empty is not graded yet (counts 0, and the gradebook notes it). Answers
-left as in the exercise, and submissions that could not be read, come pre-filled with 0, as
-nbgrader scores an unchanged answer cell.
+run as a formula starts with ``'``, control characters are escaped) and found either way. A
+row whose ``points`` is empty is not graded yet (counts 0, and the gradebook notes it). Answers
+left as in the exercise (in a submission that could not be read, all are) come pre-filled with
+0, as nbgrader scores an unchanged answer cell; a "task" cell, which has no answer cell, never
+does.
 ``apply_manual`` checks every row against the reports and raises :class:`ManualError` naming
 the line of each problem: unknown student or set, a grade_id that is not a hand-graded cell of
 that set, points that are not a number, negative, or above the cell's maximum, a cell given twice.
@@ -29,6 +31,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .assemble import LEFT_AS_IS
 from .report import csv_cell, shown
 
 MANUAL_COLUMNS = ["student", "set", "grade_id", "max_points", "points", "comment"]
@@ -58,11 +61,10 @@ def manual_template(doc: dict) -> str:
                 continue
             row = [csv_cell(sub["student"]), csv_cell(set_name(doc)), csv_cell(test["grade_id"]),
                    f"{test['max_points']:g}", "", ""]
-            if sub.get("error") and sub["score"] == 0 and not any(
-                    t["status"] in ("passed", "partial", "failed") for t in sub["tests"]):
-                row[4:] = ["0", "no readable submission"]  # nothing to read: as nbgrader, 0
-            elif test["message"] == "answer left as in the exercise":
-                row[4:] = ["0", "left as in the exercise"]
+            if test["message"] == LEFT_AS_IS:  # an unchanged answer cell: as nbgrader, 0
+                unread = sub.get("error") and sub["score"] == 0 and not any(
+                    t["status"] in ("passed", "partial", "failed") for t in sub["tests"])
+                row[4:] = ["0", "no readable submission" if unread else "left as in the exercise"]
             writer.writerow(row)
     return out.getvalue()
 

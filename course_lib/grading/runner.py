@@ -24,13 +24,13 @@ from nbformat import NotebookNode
 from tqdm import tqdm
 
 from ..exercises import nbgrader_meta
-from .assemble import Plan, Step, assemble, load_source, plan_from
+from .assemble import LEFT_AS_IS, Plan, Step, assemble, load_source, plan_from
 from .feedback import feedback_page, page_names, write_page
 from .journal import Journal, grading_key, sha256
 from .report import SubmissionReport, TestResult, note_identical
 from .sandbox import Limits, Reply, Sandbox, SandboxError, sandbox_problem
 from .students import Submission, read_regular
-from .verdict import Observation, compare, decode
+from .verdict import Observation, compare, decided_by_values, decode, warning_note
 
 MAX_SUBMISSION_BYTES = 16 << 20
 MAX_CELLS = 2_000
@@ -152,12 +152,13 @@ def _message(data: dict) -> str:
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
 
-def _nbgrader_points(data: dict, max_points: float) -> tuple[float, str]:
+def _nbgrader_points(data: dict, max_points: float, stderr_fails: bool = True) -> tuple[float, str]:
     """Points and status for a test cell that finished, by nbgrader's ``determine_grade``: output on
-    stderr (warnings included) scores 0; a result that reads as a number from 0 to the cell's
-    points scores that number (partial credit); a negative or NaN or non-numeric result, or none,
-    scores full points; a number above the points is an error (nbgrader refuses the notebook)."""
-    if str(data.get("stderr", "")).strip():
+    stderr (warnings included) scores 0, unless ``stderr_fails`` is off (a cell decided by values);
+    a result that reads as a number from 0 to the cell's points scores that number (partial
+    credit); a negative or NaN or non-numeric result, or none, scores full points; a number above
+    the points is an error (nbgrader refuses the notebook)."""
+    if stderr_fails and str(data.get("stderr", "")).strip():
         return 0.0, "stderr"
     try:
         value = float(str(data.get("result", "")).strip())
@@ -182,7 +183,9 @@ def _judge(plan: Plan, step: Step, reply: Reply, max_points: float, reference: R
                 problem = f"the cell's reported checks are malformed ({err})"
             if problem:
                 return TestResult(gid, 0.0, max_points, "failed", problem[:MESSAGE_CHARS])
-        points, status = _nbgrader_points(reply.data, max_points)
+        by_values = decided_by_values(None if reference is None else reference.get(gid, []),
+                                      reply.data.get("observations"))
+        points, status = _nbgrader_points(reply.data, max_points, stderr_fails=not by_values)
         if status == "stderr":
             return TestResult(gid, 0.0, max_points, "failed", plan.redact(
                 "the cell wrote to stderr, which nbgrader counts as a failure: "
@@ -191,7 +194,8 @@ def _judge(plan: Plan, step: Step, reply: Reply, max_points: float, reference: R
             return TestResult(gid, 0.0, max_points, "error",
                               f"the cell's result {str(reply.data.get('result'))[:40]} is more than its "
                               f"{max_points:g} points (nbgrader refuses to grade such a notebook)")
-        return TestResult(gid, points, max_points, status)
+        note = warning_note(str(reply.data.get("stderr", ""))) if by_values else ""
+        return TestResult(gid, points, max_points, status, plan.redact(note))
     if reply.status == "error":
         return TestResult(gid, 0.0, max_points, "failed", plan.redact(_message(reply.data)))
     if reply.status in ("timeout", "stuck"):
@@ -265,6 +269,35 @@ def _coverage_problem(plan: Plan, nb: NotebookNode) -> str | None:
     return None
 
 
+def _check_set(plan: Plan, subs: list[Submission]) -> None:
+    """SourceError when no readable submission looks like a submission of the source (a wrong
+    ``--source``), saying which notebook of the source's folder they look like. Reads submissions
+    only until one fits the source."""
+    notebooks = []
+    for sub in subs:
+        try:
+            nb = parse_submission(read_bytes(Path(sub.path))) if not sub.refused else None
+        except SubmissionError:
+            continue  # graded later, with the reason
+        if nb is not None and _coverage_problem(plan, nb) is None:
+            return
+        notebooks += [nb] if nb is not None else []
+    if not notebooks:
+        return
+    fits = {}
+    for other in sorted(Path(plan.path).parent.glob("*.ipynb")):
+        try:
+            other_plan = load_source(other)
+        except (ValueError, OSError):  # NotebookFormatError is a ValueError: not a source
+            continue
+        fits[other.name] = sum(_coverage_problem(other_plan, nb) is None for nb in notebooks)
+    best = max(fits, key=fits.get, default=None)
+    like = (f"they look like submissions of {best} ({fits[best]} of {len(notebooks)})" if best and fits[best]
+            else f"they look like none of the sets in {Path(plan.path).parent}")
+    raise SourceError(f"none of the {len(notebooks)} readable submission(s) looks like a submission of "
+                      f"{Path(plan.path).name}: {like}\nlikely fix: check --source")
+
+
 def grade_notebook(plan: Plan, nb: NotebookNode, name: str, data: bytes, opts: Options = Options(),
                    reference: Reference | None = None, grading: bool = True,
                    student: str = "", feedback: bool = False) -> Graded:
@@ -311,9 +344,10 @@ def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list
     tests = []
     for g in plan.graded:
         if g.kind == "manual":
-            blank = answers.get(g.grade_id, plan.stubs[g.grade_id]) == plan.stubs[g.grade_id]
+            blank = (plan.roles[g.grade_id] == "manual"  # an answer cell; a task has no answer cell
+                     and answers.get(g.grade_id, plan.stubs[g.grade_id]) == plan.stubs[g.grade_id])
             tests.append(TestResult(g.grade_id, None, g.max_points, "manual",
-                                    "answer left as in the exercise" if blank else "graded by hand"))
+                                    LEFT_AS_IS if blank else "graded by hand"))
         else:
             tests.append(results.get(g.grade_id) or TestResult(
                 g.grade_id, 0.0, g.max_points, "not-run", f"not run: {error}" if error else "not run"))
@@ -384,9 +418,13 @@ def reference_bytes(plan: Plan, name: str, data: bytes, opts: Options = Options(
         if step.kind == "instructor" and (reply is None or reply.status != "ok"):
             why = error or (reply.why if reply else "not run")
             detail = (reply.data.get("traceback") or _message(reply.data)) if reply and reply.data else why
+            status = reply.status if reply else result.status if result else "not run"
+            fix = (f"the cell needs more than --timeout {opts.timeout:g} s here: raise --timeout"
+                   if status in ("timeout", "stuck") else
+                   f"the source needs more than --deadline {opts.deadline:g} s here: raise --deadline"
+                   if "deadline" in why else _likely_fix(str(detail)))
             raise SourceError(f"the source's cell '{step.grade_id}' does not pass when the grader "
-                              f"runs it ({reply.status if reply else 'not run'}):\n{detail}\n"
-                              f"likely fix: {_likely_fix(str(detail))}")
+                              f"runs it ({status}):\n{detail}\nlikely fix: {fix}")
     return {gid: decode(reply.data.get("observations")) for gid, reply in replies.items()}
 
 
@@ -457,12 +495,13 @@ def grade_submissions(source: str | Path, paths: list[str | Path | Submission], 
     many were graded, reused, retried (a worker died) and ended with an error.
 
     Raises NotebookFormatError or OSError when the source itself is unusable, SandboxError when
-    no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails,
-    ClusterError when the cluster cannot be used.
+    no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails or
+    no submission looks like one of its set (:func:`_check_set`), ClusterError when the cluster cannot be used.
     """
     plan = load_source(source)
     journal = Journal(json_path, grading_of(source, opts))
     subs = [p if isinstance(p, Submission) else Submission(Path(p), Path(p).stem) for p in paths]
+    _check_set(plan, subs)
     backend = backend or LocalBackend(jobs, opts)
     show = sys.stderr.isatty() if progress is None else progress
     try:
@@ -552,6 +591,22 @@ def _drive(backend: Backend, plan: Plan, reference: Any, subs: list[Submission],
     bar.set_postfix(counts)
     note_identical(reports)
     return reports
+
+
+def suspect_tests(reports: list[SubmissionReport], least: int = 5, share: float = 0.8) -> list[str]:
+    """Warnings for the test cells that at least ``share`` of the graded submissions (``least`` or
+    more, those without an ``error``) fail, although the source passes them (the reference run):
+    a wrong answer key fails the whole class silently otherwise."""
+    graded = [r for r in reports if not r.error]
+    if len(graded) < least:
+        return []
+    failing: dict[str, int] = {}
+    for report in graded:
+        for test in report.tests:
+            failing[test.grade_id] = failing.get(test.grade_id, 0) + (test.status in ("failed", "error"))
+    return [f"{n} of the {len(graded)} graded submissions fail test cell '{gid}', which the source "
+            "passes: check the source's answer and that test (a wrong answer key?)"
+            for gid, n in failing.items() if n >= share * len(graded)]
 
 
 def check_notebook(path: str | Path, opts: Options = Options(sandbox=False)) -> SubmissionReport:

@@ -3,8 +3,10 @@
 Arguments to ``grade`` are notebooks or folders. A folder stands for the notebooks under it:
 
 * nbgrader's layout, ``submitted/<student>/<assignment>/<notebook>.ipynb``: the student is the
-  first folder below the one given; when notebooks named like the source exist there, only
-  those are taken (the other assignments' notebooks are left alone);
+  folder below ``submitted``, whatever path or glob names the notebook or a folder above it
+  (otherwise the first folder below the one given); when notebooks named like the source exist
+  there, only those are taken (the other assignments' notebooks are left alone). A student
+  met twice this way is an error naming both files;
 * a flat folder, ``submissions/01/alice.ipynb``: the student is the file's stem (``alice``).
 
 A notebook named directly is treated the same way relative to its own folder (its stem).
@@ -99,10 +101,31 @@ def read_regular(path: Path, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def expand(args: list[str | Path], source_name: str, pattern: str | None = None) -> list[Submission]:
-    """The submissions named by ``args`` (files or folders), in order, each with its student.
+def _nbgrader_student(path: Path) -> str | None:
+    """The ``<student>`` of a path ending ``submitted/<student>/<assignment>/<notebook>.ipynb``."""
+    parts = path.absolute().parts
+    return parts[-3] if len(parts) >= 4 and parts[-4] == "submitted" else None
 
-    Raises ValueError for a pattern without a ``student`` group or that does not match a path.
+
+def _no_student_twice(subs: list[Submission]) -> None:
+    """ValueError naming both files when nbgrader's layout gives one student two notebooks."""
+    seen: dict[str, Path] = {}
+    for sub in subs:
+        if _nbgrader_student(sub.path) is None:
+            continue
+        if sub.student in seen:
+            raise ValueError(f"student {shown(sub.student)} has two notebooks to grade: "
+                             f"{shown(str(seen[sub.student]))} and {shown(str(sub.path))}; name one")
+        seen[sub.student] = sub.path
+
+
+def expand(args: list[str | Path], source_name: str, pattern: str | None = None,
+           skipped: list[Path] | None = None) -> list[Submission]:
+    """The submissions named by ``args`` (files or folders), in order, each with its student;
+    the notebooks of a folder left alone (not named like the source) are added to ``skipped``.
+
+    Raises ValueError for a path that does not exist, a pattern without a ``student`` group or
+    that does not match a path, or one student given twice in nbgrader's layout.
     """
     regex = re.compile(pattern) if pattern else None
     if regex is not None and "student" not in regex.groupindex:
@@ -110,17 +133,23 @@ def expand(args: list[str | Path], source_name: str, pattern: str | None = None)
                          "e.g. 'submitted/(?P<student>[^/]+)/'")
     found: list[Submission] = []
     for arg in map(Path, args):
+        if not os.path.lexists(arg):
+            raise ValueError(f"{shown(str(arg))} does not exist")
         link = _linked_folder(arg)
         refused = link and f"is reached through {shown(str(link))}, {_KINDS[0][1]}"
         if arg.is_dir():
             notebooks = _notebooks(arg)
             same = [p for p in notebooks if p.name == source_name]
+            if same and skipped is not None:
+                skipped += [p for p in notebooks if p.name != source_name]
             for path in same or notebooks:
                 parts = path.relative_to(arg).parts
-                found.append(Submission(path, parts[0] if len(parts) > 1 else path.stem, refused))
+                student = _nbgrader_student(path) or (parts[0] if len(parts) > 1 else path.stem)
+                found.append(Submission(path, student, refused))
         else:
-            found.append(Submission(arg, arg.stem, refused))
+            found.append(Submission(arg, _nbgrader_student(arg) or arg.stem, refused))
     if regex is None:
+        _no_student_twice(found)
         return found
     named = []
     for sub in found:

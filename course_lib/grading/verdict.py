@@ -9,6 +9,11 @@ a value that matches the reference value: same shape, and within the reference c
 the reference run, never from the student's process, and the comparison runs here, out of the
 student's reach. Test cells without checks (plain ``assert``) are judged by their error status
 alone, as nbgrader does.
+
+Output on stderr (a warning) fails a test cell by nbgrader's rule, which stands for cells without
+checks. A cell whose reference run reported checks is decided by its values instead: a warning
+there (an unused ``np.exp`` overflow in a correct solution) costs nothing and is shown in the
+cell's message (:func:`decided_by_values`, :func:`warning_note`).
 """
 from __future__ import annotations
 
@@ -128,6 +133,22 @@ def compare(reference: list[Observation], observed: list[Observation]) -> str | 
         return (f"the cell reported {len(observed)} checks where the instructor's solution "
                 f"reported {len(reference)}")
     return None
+
+
+def decided_by_values(reference: list[Observation] | None, own_observations: Any) -> bool:
+    """Whether a test cell is judged by its checks' values rather than by nbgrader's stderr rule:
+    its reference run reported checks (``reference``; None in the reference run itself and in
+    ``check``, where the cell's ``own_observations`` are the ones to go by)."""
+    return bool(reference) if reference is not None else bool(own_observations)
+
+
+def warning_note(stderr: str, limit: int = 2000) -> str:
+    """The message of a value-decided cell that wrote to stderr, or "" when it wrote nothing."""
+    text = stderr.strip()
+    if not text:
+        return ""
+    return ("the cell wrote to stderr; not counted, since its checks' values decide it:\n"
+            + (text if len(text) <= limit else text[:limit] + " [...]"))
 
 
 def _show(value: Any) -> str:

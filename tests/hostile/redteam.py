@@ -976,7 +976,7 @@ def attacks04() -> list[Attack]:
         expect04(10, linear_backward=P, tanh_backward=P, momentum=P, xavier=P))
     add("forge_hidden_torch04", lambda c: sub04(LINEAR_HIDDEN_TORCH, TANH_WRONG, MOMENTUM_WRONG, XAVIER_WRONG),
         expect04(0), xfail="documented limit (README: values, not method): the hidden test's "
-        "library_calls() greps the method's source for 'torch', so autograd reached through "
+        "library_calls() reads the method's syntax tree for 'torch', so autograd reached through "
         "globals()['tor' + 'ch'] earns the points of an exercise that forbids libraries")
     return a
 
