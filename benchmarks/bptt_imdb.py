@@ -120,12 +120,13 @@ def summary(results: dict) -> dict:
     out = {}
     for kind, impls in results.get("runs", {}).items():
         for impl, seeds in impls.items():
-            done = [r for r in seeds.values() if r.get("done") and "test_acc" in r]
-            if not done:
+            finished = sorted((int(k), r) for k, r in seeds.items() if r.get("done") and "test_acc" in r)
+            if not finished:
                 continue
+            done = [r for _, r in finished]
             cpu = [e["cpu_s"] / 60 for r in done for e in r["epochs"]]
             out.setdefault(kind, {})[impl] = {
-                "seeds": sorted(int(k) for k, r in seeds.items() if r in done),
+                "seeds": [seed for seed, _ in finished],
                 **{f"{m}_mean": statistics.mean(r[m] for r in done) for m in ("val_acc", "test_acc")},
                 **{f"{m}_std": statistics.stdev(r[m] for r in done) if len(done) > 1 else 0.0
                    for m in ("val_acc", "test_acc")},
