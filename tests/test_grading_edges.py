@@ -19,7 +19,7 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 from course_lib.__main__ import main
 from course_lib.grading import load_source
-from course_lib.grading import runner
+from course_lib.grading import single
 from course_lib.grading.feedback import CSP, page_names, render_page
 from course_lib.grading.report import FORMULA_START, SubmissionReport, csv_cell, note_identical, shown
 from course_lib.grading.students import expand, read_regular
@@ -200,11 +200,11 @@ def test_any_exception_on_one_submission_becomes_its_report(monkeypatch):
         raise RuntimeError("a grader bug")
 
     plan, data = load_source(SOURCE), json.dumps(filled()).encode()
-    monkeypatch.setattr(runner, "assemble", broken)
-    graded = runner.grade_bytes(plan, "bob.ipynb", data, "bob", feedback=True)
+    monkeypatch.setattr(single, "assemble", broken)
+    graded = single.grade_bytes(plan, "bob.ipynb", data, "bob", feedback=True)
     assert graded.report.score == 0 and "RuntimeError: a grader bug" in graded.report.error
-    monkeypatch.setattr(runner, "feedback_page", broken)  # a page that fails costs the page only
-    graded = runner.grade_bytes(plan, "bob.ipynb", b"{", "bob", feedback=True)
+    monkeypatch.setattr(single, "feedback_page", broken)  # a page that fails costs the page only
+    graded = single.grade_bytes(plan, "bob.ipynb", b"{", "bob", feedback=True)
     assert graded.page is None and "no feedback page" in graded.report.notes[-1]
 
 

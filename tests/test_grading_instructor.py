@@ -216,6 +216,33 @@ def test_a_source_that_does_not_earn_full_marks_stops_grading(tmp_path, capsys):
     assert "'warns' does not earn its points" in err and "stderr" in err and "careful" in err
 
 
+def test_skip_source_check_grades_against_a_source_with_stubs_and_says_so_in_every_report(tmp_path, capsys):
+    """nbgrader's own test sources hold stubs and fail their tests; --skip-source-check grades them."""
+    answer = {"grade": False, "solution": True, "locked": False, "grade_id": "f", "schema_version": 3}
+    test = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "t_f", "schema_version": 3}
+    stub = "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    source = tmp_path / "src.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(stub, metadata={"nbgrader": answer}),
+                                       new_code_cell("assert f(2) == 4", metadata={"nbgrader": test})]), str(source))
+    for name, code in [("solved", "def f(x):\n    return 2 * x"), ("unsolved", stub)]:
+        mine = new_notebook(cells=[new_code_cell(code, metadata={"nbgrader": answer}),
+                                   new_code_cell("assert f(2) == 4", metadata={"nbgrader": test})])
+        nbformat.write(mine, str(tmp_path / f"{name}.ipynb"))
+    subs = [str(tmp_path / "solved.ipynb"), str(tmp_path / "unsolved.ipynb")]
+    assert main(["grade", "--source", str(source), *subs]) == 1
+    err = capsys.readouterr().err
+    assert "looks like a student copy" in err and "pass --skip-source-check" in err
+    out = tmp_path / "g.json"
+    assert main(["grade", "--source", str(source), "--skip-source-check", "--json", str(out), *subs]) == 0
+    err = capsys.readouterr().err
+    assert "warning: graded with --skip-source-check" in err
+    got = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
+    assert (got["solved"]["score"], got["unsolved"]["score"]) == (2, 0)  # nbgrader's rule: no error, full points
+    for report in got.values():
+        assert report["notes"][0].startswith("graded with --skip-source-check")
+        assert "stubs" in report["notes"][0] and "'t_f' does not pass (NotImplementedError)" in report["notes"][0]
+
+
 def test_a_source_cell_that_times_out_names_the_timeout_as_the_likely_fix(tmp_path, capsys):
     meta = {"grade": False, "solution": False, "locked": True, "grade_id": "slow_import", "schema_version": 3}
     test = {**meta, "grade": True, "points": 1, "grade_id": "t"}
@@ -337,11 +364,14 @@ def test_points_above_the_maximum_are_refused(tmp_path, capsys):
     assert "line 3: ann/set/essay is given twice" in err
 
 
-def test_a_roster_export_comes_back_with_the_sets_added(week, tmp_path):
+def test_a_roster_export_comes_back_with_the_sets_added(week, tmp_path, capsys):
     _, root, _ = week
     roster = tmp_path / "canvas_export.csv"
-    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n"
-                      "\"Doe, Alice\",101,s1,alice,A\n\"Roe, Bob\",102,s2,bob,A\n\"Poe, Dan\",104,s4,dan,B\n")
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Quiz 1 (31),Final Score\n"  # as Canvas writes it
+                      ",,,,,Manual Posting,\n"
+                      "    Points Possible,,,,,5.00,(read only)\n"
+                      "\"Doe, Alice\",101,s1,alice,A,4.00,80\n\"Roe, Bob\",102,s2,bob,A,5.00,100\n"
+                      "\"Poe, Dan\",104,s4,dan,B,,\n")
     # carol has a report row but is not in this roster: refused, by name
     assert main(["gradebook", str(root / "g01.json"), "--roster", str(roster), "--roster-key",
                  "SIS Login ID", "--csv", str(tmp_path / "b.csv")]) == 1
@@ -350,9 +380,27 @@ def test_a_roster_export_comes_back_with_the_sets_added(week, tmp_path):
     (tmp_path / "g.json").write_text(json.dumps(doc))
     assert main(["gradebook", str(tmp_path / "g.json"), "--roster", str(roster), "--roster-key",
                  "SIS Login ID", "--csv", str(tmp_path / "b.csv")]) == 0
+    assert "gradebook: 3 student(s)" in capsys.readouterr().out
     rows = list(csv.reader((tmp_path / "b.csv").open()))
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "01_softmax_cross_entropy (10 pts)"]
-    assert [r[-1] for r in rows[1:]] == ["9", "7", "0"]
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Quiz 1 (31)", "Final Score",
+                       "01_softmax_cross_entropy (10 pts)"]
+    assert rows[1:3] == [["", "", "", "", "", "Manual Posting", "", ""],  # Canvas's own rows: kept, not students
+                         ["    Points Possible", "", "", "", "", "5.00", "(read only)", "10"]]
+    assert [r[-1] for r in rows[3:]] == ["9", "7", "0"]
+    assert [r[:-1] for r in rows[3:]] == list(csv.reader(roster.open()))[3:]  # the rest as it was
+
+
+def test_a_moodle_export_keeps_its_own_columns(week, tmp_path):
+    _, root, _ = week
+    roster = tmp_path / "moodle_export.csv"
+    roster.write_text("First name,Last name,ID number,Username,Email address,Last downloaded from this course\n"
+                      "Alice,Doe,,alice,a@x.org,1733500000\nBob,Roe,,bob,b@x.org,1733500000\n"
+                      "Carol,Coe,,carol,c@x.org,1733500000\n")
+    assert main(["gradebook", str(root / "g01.json"), "--roster", str(roster), "--roster-key", "Username",
+                 "--csv", str(tmp_path / "b.csv")]) == 0
+    rows = list(csv.DictReader((tmp_path / "b.csv").open()))
+    assert [(r["Username"], r["Last downloaded from this course"], r["01_softmax_cross_entropy (10 pts)"])
+            for r in rows] == [("alice", "1733500000", "9"), ("bob", "1733500000", "7"), ("carol", "1733500000", "0")]
 
 
 def test_the_manual_template_lists_each_hand_graded_cell(tmp_path):

@@ -30,8 +30,9 @@ What is guaranteed, and by what, is in the README's section "Grading: what is gu
 """
 from .assemble import Plan, load_source
 from .report import SubmissionReport, TestResult, format_check, format_table, to_json, write_atomic, write_csv
-from .runner import (ClusterError, Options, SourceError, check_notebook, grade_bytes, grade_notebook,
-                     grade_submissions, reference_bytes)
+from .backend import ClusterError
+from .runner import grade_submissions
+from .single import Options, SourceError, check_notebook, grade_bytes, grade_notebook, reference_bytes
 from .sandbox import Limits, SandboxError, sandbox_problem
 
 __all__ = ["ClusterError", "Limits", "Options", "Plan", "SandboxError", "SourceError", "SubmissionReport",

@@ -60,6 +60,7 @@ class Plan:
     graded: list[Graded]
     stubs: dict[str, str]
     hidden: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what --skip-source-check let through
 
     def redact(self, text: str) -> str:
         """``text`` without any line of the source's hidden tests: code that read them (IPython
@@ -87,10 +88,11 @@ def _hidden_lines(cells: list[tuple[str, NotebookNode]]) -> list[str]:
     return sorted(lines, key=len, reverse=True)
 
 
-def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
+def plan_from(nb: NotebookNode, path: str, strict: bool = True, stubs_ok: bool = False) -> Plan:
     """The plan for source ``nb``. ``strict`` (grading) raises NotebookFormatError for a source
     nbgrader would reject or that has nothing to grade; ``check`` of a student's own notebook
-    is lenient: the first cell with a grade_id wins."""
+    is lenient: the first cell with a grade_id wins. ``stubs_ok`` (``--skip-source-check``) keeps
+    a source whose solution cells hold stubs, with a warning in ``Plan.warnings``."""
     if strict:
         validate(nb, path)
         autotests = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
@@ -116,25 +118,30 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True) -> Plan:
             graded.append(Graded(gid, "auto", points))
         elif role in ("manual", "task"):
             graded.append(Graded(gid, "manual", points))
+    warnings = []
     if strict and any(roles[gid] in ("answer", "manual") and "BEGIN SOLUTION" not in cell.source
                       and CODE_STUB in "\n".join(line.strip() for line in cell.source.splitlines())
                       for gid, cell in cells):  # a stub indented inside a function too
-        raise NotebookFormatError([f"{path}: looks like a student copy (its solution cells hold "
-                                   "'# YOUR CODE HERE' stubs, and student copies have no hidden "
-                                   "tests); give the instructor's source notebook as --source"])
+        if not stubs_ok:
+            raise NotebookFormatError([f"{path}: looks like a student copy (its solution cells hold "
+                                       "'# YOUR CODE HERE' stubs, and student copies have no hidden "
+                                       "tests); give the instructor's source notebook as --source, or "
+                                       "pass --skip-source-check to grade against it anyway"])
+        warnings.append("the source's solution cells hold '# YOUR CODE HERE' stubs")
     if strict and not graded:
         raise NotebookFormatError([f"{path}: no graded cells (metadata.nbgrader.grade: true); "
                                    "is this the instructor's source notebook?"])
-    return Plan(path, cells, roles, graded, stubs, _hidden_lines(cells))
+    return Plan(path, cells, roles, graded, stubs, _hidden_lines(cells), warnings)
 
 
-def load_source(path: str | Path) -> Plan:
-    """Read and check the instructor's notebook; NotebookFormatError or OSError when unusable."""
+def load_source(path: str | Path, stubs_ok: bool = False) -> Plan:
+    """Read and check the instructor's notebook; NotebookFormatError or OSError when unusable
+    (``stubs_ok``: see :func:`plan_from`)."""
     try:
         nb = read_notebook(path)
     except ValueError as err:  # JSON errors
         raise NotebookFormatError([f"{path}: not a readable notebook ({err})"]) from None
-    return plan_from(nb, str(path))
+    return plan_from(nb, str(path), stubs_ok=stubs_ok)
 
 
 def assemble(plan: Plan, submission: NotebookNode) -> tuple[list[Step], list[str], dict[str, str]]:

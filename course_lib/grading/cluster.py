@@ -3,7 +3,7 @@
 Nothing is shared but the scheduler's address and the certificates (:mod:`.certs`): scheduler,
 workers and client speak mutual TLS. The client (the instructor's machine) reads each
 submission and sends its bytes as task data; a worker grades it in the same bubblewrap sandbox
-as a local run (:func:`.runner.grade_bytes`) and sends the report, and the feedback page when
+as a local run (:func:`.single.grade_bytes`) and sends the report, and the feedback page when
 asked for, back as JSON bytes that the client parses as untrusted data (:mod:`.wire`): no object
 built by a task is ever unpickled here, not even an exception. The source's reference run is one
 task too; its values, like the source's plan, stay on the cluster and go to the workers from
@@ -49,7 +49,8 @@ from distributed.scheduler import KilledWorker
 from .assemble import Plan
 from .certs import client_security
 from .journal import grader_code
-from .runner import ClusterError, Graded, Options, SourceError, reference_bytes
+from .backend import ClusterError
+from .single import Graded, Options, SourceError, reference_bytes
 from .sandbox import sandbox_problem
 from .wire import TaskFailed, decode, encode, encode_failure
 
@@ -77,7 +78,7 @@ def _log_start(number: int, label: str) -> None:
 
 
 def _grade_task(number: int, label: str, fn: Callable, *args: Any) -> bytes:
-    """``fn(*args)``'s :class:`.runner.Graded` as :mod:`.wire` bytes, run on a worker."""
+    """``fn(*args)``'s :class:`.single.Graded` as :mod:`.wire` bytes, run on a worker."""
     _log_start(number, label)
     try:
         graded = fn(*args)
@@ -87,10 +88,12 @@ def _grade_task(number: int, label: str, fn: Callable, *args: Any) -> bytes:
 
 
 def _reference_task(plan: Plan, name: str, data: bytes, opts: Options) -> tuple[Any, bytes]:
-    """The reference values (they stay on the cluster) and, as JSON bytes, why the source failed."""
+    """The reference values (they stay on the cluster) and, as JSON bytes, why the source failed
+    or the notes every report gets."""
     _log_start(-1, "reference run")
     try:
-        return reference_bytes(plan, name, data, opts), b"{}"
+        values, notes = reference_bytes(plan, name, data, opts)
+        return values, json.dumps({"notes": notes}).encode()
     except SourceError as err:
         return None, json.dumps({"source": str(err)}).encode()
     except Exception as err:  # noqa: BLE001 - sent as text, as in _grade_task
@@ -102,7 +105,7 @@ def _identity(obj: Any) -> Any:
 
 
 class DaskBackend:
-    """Grade on the cluster whose scheduler is at ``address`` (see :class:`.runner.Backend`)."""
+    """Grade on the cluster whose scheduler is at ``address`` (see :class:`.backend.Backend`)."""
 
     def __init__(self, address: str, opts: Options, security: Any = None, worker_timeout: float = 120.0):
         """Connect to ``address`` with ``security`` (a ``distributed.security.Security``, e.g.
@@ -155,20 +158,21 @@ class DaskBackend:
     def retried(self) -> int:
         return sum(n - 1 for n in list(self.starts.values()) if n > 1)
 
-    def reference(self, plan: Plan, name: str, data: bytes, opts: Options) -> Any:
+    def reference(self, plan: Plan, name: str, data: bytes, opts: Options) -> tuple[Any, list[str]]:
         run = self.client.submit(_reference_task, plan, name, data, opts, key=f"reference-{uuid.uuid4()}")
         outcome = self.client.submit(operator.itemgetter(1), run, key=f"reference-outcome-{uuid.uuid4()}")
         try:
             why = json.loads(outcome.result())
         except ValueError:
             why = None
-        if not isinstance(why, dict):
+        if not isinstance(why, dict) or not all(isinstance(n, str) for n in why.get("notes", [])):
             why = {"failed": "the reference run sent back a malformed result"}
         if why.get("source") or why.get("failed"):  # raises here when the source fails
             error = SourceError if why.get("source") else ClusterError
             raise error(str(why.get("source") or f"the reference run failed on the cluster ({why['failed']})"))
         # the values stay on the cluster; workers fetch them from there
-        return self.client.submit(operator.itemgetter(0), run, key=f"reference-values-{uuid.uuid4()}")
+        values = self.client.submit(operator.itemgetter(0), run, key=f"reference-values-{uuid.uuid4()}")
+        return values, list(why.get("notes", []))
 
     def share(self, obj: Any) -> Any:
         # A task that returns obj, not scattered data: if every worker holding it dies, the

@@ -21,7 +21,10 @@ then ``total``, ``max_total``, ``percent`` and ``notes`` (a missing set counts 0
 With a roster (the gradebook export of Canvas, Moodle or another LMS) the output is that roster,
 row for row and column for column, with the sets' columns added, matched on ``roster_key`` (the
 roster's column that holds what the submissions are named by, e.g. ``SIS Login ID`` in Canvas,
-``Username`` in Moodle): a file the LMS imports as it is.
+``Username`` in Moodle): a file the LMS imports as it is. A row with nothing in that column is the
+LMS's own, not a student (Canvas's "Points Possible", which gets each set's maximum, and its
+"Manual Posting"); it is kept as it is. Columns the LMS adds (Moodle's "Last downloaded from
+this course", Canvas's scores) are kept as they are.
 """
 from __future__ import annotations
 
@@ -171,8 +174,10 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def gradebook_csv(docs: list[dict], roster: Path | None = None, roster_key: str | None = None) -> str:
-    """The gradebook as CSV text (see the module docstring); ValueError for an unusable roster."""
+def gradebook_csv(docs: list[dict], roster: Path | None = None,
+                  roster_key: str | None = None) -> tuple[str, int]:
+    """The gradebook as CSV text (see the module docstring) and how many students' rows it has;
+    ValueError for an unusable roster."""
     sets, maxima, rows = gradebook_rows(docs)
     max_total = sum(maxima.values())
     out = io.StringIO()
@@ -184,7 +189,7 @@ def gradebook_csv(docs: list[dict], roster: Path | None = None, roster_key: str 
             writer.writerow([csv_cell(row.student), *(_num(row.points[s]) for s in sets), _num(total),
                              _num(max_total), f"{100 * total / max_total:.1f}" if max_total else "",
                              csv_cell("; ".join(row.notes))])
-        return out.getvalue()
+        return out.getvalue(), len(rows)
     with open(roster, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         header = list(reader.fieldnames or [])
@@ -192,17 +197,22 @@ def gradebook_csv(docs: list[dict], roster: Path | None = None, roster_key: str 
             raise ValueError(f"the roster {roster} has no column {roster_key!r} (it has: {', '.join(header)})")
         lines = list(reader)
     by_student = {r.student: r for r in rows}
-    listed = {line[roster_key].strip() for line in lines}
+    listed = {key for line in lines if (key := (line[roster_key] or "").strip())}
     unknown = sorted(set(by_student) - listed)
     if unknown:
         raise ValueError(f"submissions from students not in the roster's {roster_key!r} column: "
                          f"{', '.join(map(shown, unknown))}")
     writer.writerow([*header, *(f"{s} ({_num(maxima[s])} pts)" for s in sets)])
     for line in lines:
-        row = by_student.get(line[roster_key].strip())
-        points = [_num(row.points[s]) if row else "0" for s in sets]
+        key = (line[roster_key] or "").strip()
+        if not key:  # the LMS's own row, not a student's
+            possible = any((line[h] or "").strip() == "Points Possible" for h in header)
+            points = [_num(maxima[s]) if possible else "" for s in sets]
+        else:
+            row = by_student.get(key)
+            points = [_num(row.points[s]) if row else "0" for s in sets]
         writer.writerow([line[h] for h in header] + points)
-    return out.getvalue()
+    return out.getvalue(), len(listed)
 
 
 def load_reports(paths: list[str | Path]) -> list[dict]:
