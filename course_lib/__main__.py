@@ -4,7 +4,7 @@ Also installed as ``course``.
 
     python -m course_lib build-exercises --source solutions --dest exercises [--check]
                                          [--header H.ipynb] [--footer F.ipynb]
-    python -m course_lib grade --source SOURCE.ipynb [--timeout 30] [--deadline 300] [--jobs N]
+    python -m course_lib grade --source SOURCE.ipynb [--autotests FILE] [--timeout 30] [--deadline 300] [--jobs N]
                                [--scheduler tls://HOST:8786 --tls CERTS [--insecure-cluster]]
                                [--memory-mb 4096] [--python PATH] [--no-sandbox] [--skip-source-check]
                                [--student-pattern REGEX] [--feedback DIR] [--manual-template CSV]
@@ -100,7 +100,8 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(f"cannot write {option} {out}: {problem}")  # nor, for --json, its journal
     limits = Limits(memory_mb=args.memory_mb, cpu_seconds=int(args.deadline) + 10)
     opts = Options(timeout=args.timeout, deadline=args.deadline, limits=limits,
-                   python=args.python, sandbox=not args.no_sandbox, skip_source_check=args.skip_source_check)
+                   python=args.python, sandbox=not args.no_sandbox, skip_source_check=args.skip_source_check,
+                   autotests=args.autotests)
     skipped: list[Path] = []
     try:
         submissions = expand(args.submissions, Path(args.source).name, args.student_pattern, skipped)
@@ -142,9 +143,9 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if backend:
             backend.close()
     print(format_table(reports))
-    if args.skip_source_check and reports:
+    if args.skip_source_check and reports:  # then the source is no answer key to suspect
         print(f"warning: {reports[0].notes[0]}", file=sys.stderr)  # the note every report starts with
-    for warning in suspect_tests(reports):
+    for warning in [] if args.skip_source_check else suspect_tests(reports):
         print(f"warning: {warning}", file=sys.stderr)
     print(f"graded {counts['graded']}, reused {counts['reused']} finished earlier, retried "
           f"{counts['retried']}, with errors {counts['errors']}", file=sys.stderr)
@@ -229,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--footer", help="notebook whose cells go at the end of every student copy")
     g = sub.add_parser("grade", help="grade submissions against the instructor's source notebook")
     g.add_argument("--source", required=True, help="instructor's notebook, with solutions and hidden tests")
+    g.add_argument("--autotests", metavar="FILE", help="nbgrader's autotests.yml for the source's ### AUTOTEST "
+                   "lines (default: the one beside the source, else in the current folder)")
     g.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default: 30)")
     g.add_argument("--deadline", type=float, default=300.0,
                    help="seconds per submission, all cells together (default: 300)")

@@ -7,6 +7,9 @@ The student copy is what nbgrader 0.9's ``generate_assignment`` writes:
   both work) becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` at the indentation of
   the BEGIN line; in Markdown it becomes ``YOUR ANSWER HERE``.
 * A solution cell (``metadata.nbgrader.solution``) without such a region becomes that stub whole.
+* ``### AUTOTEST`` / ``### HASHED AUTOTEST`` lines become nbgrader's asserts, from the
+  ``autotests.yml`` beside the source, else in the current folder (:mod:`course_lib.grading.autotest`,
+  which runs the source in a kernel).
 * ``BEGIN HIDDEN TESTS`` … ``END HIDDEN TESTS`` regions in test cells and ``BEGIN MARK SCHEME``
   … ``END MARK SCHEME`` regions in task cells are removed, marker lines included.
 * Outputs and execution counts are cleared; the nbgrader metadata stays, with the ``checksum``
@@ -275,7 +278,9 @@ class Frame:
 
 
 def _built(path: Path, src: Path, frame: Frame = Frame()) -> str:
-    nb = build_notebook(read_notebook(path), str(path.relative_to(src.parent)))
+    from .grading.autotest import expand_autotests  # here: the grading package imports this module
+
+    nb = build_notebook(expand_autotests(read_notebook(path), path), str(path.relative_to(src.parent)))
     nb.cells = [*frame.cells("header"), *nb.cells, *frame.cells("footer")]
     return notebook_text(nb)
 

@@ -153,10 +153,9 @@ CASES: list[tuple[str, str, dict[str, float], str]] = [
 ALL_MANUAL = (f"{GUIDE}/source/ps1/problem2.ipynb", f"{GUIDE}/submitted/hacker/ps1/problem2.ipynb",
               ("part-a", "part-b"))
 
-# Sources that use nbgrader's AUTOTEST directive: the grader refuses them (it does not expand
-# autotests.yml templates; grade the instantiated source instead, as the autotest-* cases do).
-AUTOTEST_SOURCES = [f"{OWN}/autotest-tiny.ipynb", f"{APPS}/autotest-simple.ipynb",
-                    f"{APPS}/autotest-hashed.ipynb"]
+# Sources that use nbgrader's AUTOTEST directive with no autotests.yml beside them (nor in the
+# current folder): refused. With one, they are expanded as nbgrader does (test_grading_autotest.py).
+AUTOTEST_SOURCES = [f"{OWN}/autotest-tiny.ipynb"]
 
 
 def _same(a: str, b: Path) -> bool:

@@ -14,7 +14,8 @@ by hand are listed as ``manual``. Formats:
 The pieces, each in its own module:
 
 * :mod:`.assemble` — what runs: the source's test and locked cells (hidden tests included)
-  around the student's solution cells, whatever the submission did to its copies;
+  around the student's solution cells, whatever the submission did to its copies; nbgrader's
+  ``### AUTOTEST`` lines in the source expanded first with its autotests.yml (:mod:`.autotest`);
 * :mod:`.sandbox` — where it runs: a worker (:mod:`.worker`) in a bubblewrap sandbox of its own,
   with limits, talking to the grader over private pipes;
 * :mod:`.verdict` — who decides: the grader's process, comparing the values the course's checks

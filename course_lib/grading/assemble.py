@@ -24,6 +24,7 @@ from nbformat import NotebookNode
 
 from ..exercises import (CODE_STUB, HIDDEN_TESTS, NotebookFormatError, build_notebook, cell_role, nbgrader_meta,
                          read_notebook, replace_regions, validate)
+from .autotest import expand_autotests
 
 #: The message of a hand-graded answer cell the student left as the exercise gave it: the one
 #: hand-graded cell that gets nbgrader's automatic 0 (a task, with no answer cell, never does).
@@ -88,20 +89,18 @@ def _hidden_lines(cells: list[tuple[str, NotebookNode]]) -> list[str]:
     return sorted(lines, key=len, reverse=True)
 
 
-def plan_from(nb: NotebookNode, path: str, strict: bool = True, stubs_ok: bool = False) -> Plan:
+def plan_from(nb: NotebookNode, path: str, strict: bool = True, stubs_ok: bool = False,
+              autotests: str | Path | None = None, expand: bool = True) -> Plan:
     """The plan for source ``nb``. ``strict`` (grading) raises NotebookFormatError for a source
     nbgrader would reject or that has nothing to grade; ``check`` of a student's own notebook
     is lenient: the first cell with a grade_id wins. ``stubs_ok`` (``--skip-source-check``) keeps
-    a source whose solution cells hold stubs, with a warning in ``Plan.warnings``."""
+    a source whose solution cells hold stubs, with a warning in ``Plan.warnings``. ``strict``
+    also expands nbgrader's AUTOTEST lines with ``autotests`` (default: the autotests.yml beside
+    ``path``, else in the current folder), running the source (:mod:`.autotest`), unless not
+    ``expand`` (the cells and their grade_ids are the same either way)."""
     if strict:
         validate(nb, path)
-        autotests = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
-            line.strip().startswith("#") and "AUTOTEST" in line for line in c.source.splitlines())]
-        if autotests:
-            raise NotebookFormatError([f"{path}: cell {i} uses nbgrader's ### AUTOTEST / ### HASHED "
-                                       "AUTOTEST directives, which this grader does not expand; "
-                                       "write the tests out as code (or expand them with nbgrader's "
-                                       "autotests.yml) before grading" for i in autotests])
+        nb = expand_autotests(nb, path, autotests) if expand else nb
         stubs_nb = build_notebook(nb, path)
     else:
         stubs_nb = nb
@@ -134,14 +133,15 @@ def plan_from(nb: NotebookNode, path: str, strict: bool = True, stubs_ok: bool =
     return Plan(path, cells, roles, graded, stubs, _hidden_lines(cells), warnings)
 
 
-def load_source(path: str | Path, stubs_ok: bool = False) -> Plan:
+def load_source(path: str | Path, stubs_ok: bool = False, autotests: str | Path | None = None,
+                expand: bool = True) -> Plan:
     """Read and check the instructor's notebook; NotebookFormatError or OSError when unusable
-    (``stubs_ok``: see :func:`plan_from`)."""
+    (``stubs_ok``, ``autotests``, ``expand``: see :func:`plan_from`)."""
     try:
         nb = read_notebook(path)
     except ValueError as err:  # JSON errors
         raise NotebookFormatError([f"{path}: not a readable notebook ({err})"]) from None
-    return plan_from(nb, str(path), stubs_ok=stubs_ok)
+    return plan_from(nb, str(path), stubs_ok=stubs_ok, autotests=autotests, expand=expand)
 
 
 def assemble(plan: Plan, submission: NotebookNode) -> tuple[list[Step], list[str], dict[str, str]]:

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 from tqdm import tqdm
 
 from .assemble import Plan, load_source
+from .autotest import templates_used
 from .backend import Backend, LocalBackend
 from .classwide import check_set
 from .feedback import page_names, write_page
@@ -46,7 +47,7 @@ def grade_submissions(source: str | Path, paths: list[str | Path | Submission], 
     no sandbox can be made (and ``opts.sandbox`` is set), SourceError when the source fails or
     no submission looks like one of its set (:func:`check_set`), ClusterError when the cluster cannot be used.
     """
-    plan = load_source(source, stubs_ok=opts.skip_source_check)
+    plan = load_source(source, stubs_ok=opts.skip_source_check, autotests=opts.autotests)
     journal = Journal(json_path, grading_of(source, opts))
     subs = [p if isinstance(p, Submission) else Submission(Path(p), Path(p).stem) for p in paths]
     check_set(plan, subs)
@@ -62,8 +63,10 @@ def grade_submissions(source: str | Path, paths: list[str | Path | Submission], 
 
 
 def grading_of(source: str | Path, opts: Options) -> str:
-    """The key that grading ``source`` with ``opts`` by this grader gets (:mod:`.journal`)."""
-    return grading_key(Path(source).read_bytes(), repr(opts))
+    """The key that grading ``source`` with ``opts`` by this grader gets (:mod:`.journal`): an
+    edited source, or an edited autotests.yml it is expanded with, is another grading."""
+    templates = templates_used(source, opts.autotests)
+    return grading_key(Path(source).read_bytes() + (templates.read_bytes() if templates else b""), repr(opts))
 
 
 def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], subs: list[Submission],

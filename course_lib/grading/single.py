@@ -44,7 +44,8 @@ class Options:
     ``python`` is the interpreter that runs the notebooks; None: the one running the grader
     (on a cluster, each worker's own). ``skip_source_check`` grades against a source that does
     not earn full marks or holds stubs (nbgrader's own test sources do): what fails in it is noted
-    on every report instead of stopping the run."""
+    on every report instead of stopping the run. ``autotests``: the autotests.yml that expands the
+    source's ### AUTOTEST lines (None: the one beside the source, else in the current folder)."""
 
     timeout: float = 30.0
     deadline: float = 300.0
@@ -53,6 +54,7 @@ class Options:
     sandbox: bool = True
     interrupt_grace: float = 5.0
     skip_source_check: bool = False
+    autotests: str | None = None
 
 
 @dataclass
