@@ -13,14 +13,24 @@ comparison, not the check's own verdict inside the student's interpreter, decide
 A check called without ``expected`` (the form hidden tests use) has no reference inside the
 notebook at all: only the grader knows the right value, so code that rebinds or wraps the
 check cannot copy it.
+
+When an earlier exercise that this check's code calls is wrong (its own check failed) or not
+solved, the message leads with "exercise N (`name`) ... fix it first" and gives no hint about
+this exercise (:mod:`course_lib.dependencies` finds the dependency in the student's code). An
+exercise still holding its stub says "not solved yet", in a check and in Jupyter, without a
+traceback. ``DIAGNOSE = False`` leaves out every hint, the dependency included: a message then
+says only what differs, which is how the tests prove each hint comes from a diagnosis.
 """
 from __future__ import annotations
 
 import ast
 import inspect
+import types
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from . import dependencies
 
 #: A check's mistakes: ``(hint, value)`` pairs, the value that usual mistake returns on the
 #: check's input. The hint is shown only when ``got`` equals that value.
@@ -31,8 +41,15 @@ Mistakes = Sequence[tuple[str, Any]]
 #: fails.
 Requires = Sequence[tuple[str, Any, Any]]
 
+#: Properties a right result has: ``(statement, holds)``, e.g. ``("each row sums to 1",
+#: lambda got: np.allclose(got.sum(axis=1), 1))``; a failing check names each one ``got`` breaks.
+Properties = Sequence[tuple[str, Callable[[np.ndarray], bool]]]
+
 #: Called as ``observer(kind, exercise, got, params)`` by every check, before it decides.
 OBSERVERS: list[Callable[[str, str, Any, dict], None]] = []
+#: False: messages say what differs and nothing else (no hint, no "fix exercise N first").
+DIAGNOSE = True
+NOT_SOLVED = "not solved yet: replace `raise NotImplementedError()` with your code"
 
 
 def _observe(kind: str, exercise: str, got: Any, **params: Any) -> None:
@@ -84,13 +101,48 @@ def call(exercise: str, function: Callable, *args: Any, errors: Mistakes = (),
     try:
         return function(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 (re-raised unchanged unless a rule fits)
+        cell = dependencies.check_cell(inspect.currentframe())
+        if (stub := not_solved(err)) is not None:
+            dependencies.record(exercise, "not solved", cell)
+            dependencies.not_solved(stub)
+            raise CheckFailed(f"[{exercise}] {stub}: {NOT_SOLVED}") from None
+        dependencies.record(exercise, "failed", cell)
         said = f"{type(err).__name__}: {err}"
-        fits = [hint for hint, text in errors if text in said]
-        if not fits:
+        cause = dependencies.broken_before(exercise, cell) if DIAGNOSE else None
+        fits = [hint for hint, text in errors if text in said] if DIAGNOSE else []
+        if not fits and cause is None:
             raise
         name = getattr(function, "__qualname__", "your code").rsplit("<locals>.", 1)[-1]
-        lines = [f"[{exercise}] {name} raised {said}", *(f"  hint: {h}" for h in fits)]
+        lines = [f"[{exercise}] {name} raised {said}",
+                 *([f"  {cause.lead()}"] if cause else [f"  hint: {h}" for h in fits])]
         raise CheckFailed("\n".join(lines)) from err
+
+
+def not_solved(err: BaseException) -> str | None:
+    """The name of the student's function whose stub raised ``err``, if a stub did: a bare
+    ``NotImplementedError()`` raised in a function of ``__main__``."""
+    if type(err) is not NotImplementedError or err.args:
+        return None
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code if tb is not None else None
+    if code is None or code.co_name == "<module>" or tb.tb_frame.f_globals.get("__name__") != "__main__":
+        return None
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _show_not_solved(shell: Any, etype: type, value: BaseException, tb: types.TracebackType,
+                     tb_offset: int | None = None) -> None:
+    """IPython's handler for NotImplementedError: a stub's shows as one line, any other as usual.
+    The cell still counts as failed (Run All stops there)."""
+    stub = not_solved(value)
+    if stub is None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return
+    dependencies.not_solved(stub)
+    shell._showtraceback(etype, value, [f"\x1b[1;31mNot solved yet\x1b[0m \x1b[1m{stub}\x1b[0m: replace "
+                                        "`raise NotImplementedError()` with your code, then run this cell again"])
 
 
 def _same(got: Any, value: Any, rtol: float, atol: float, equal_nan: bool = True) -> bool:
@@ -104,7 +156,7 @@ def _same(got: Any, value: Any, rtol: float, atol: float, equal_nan: bool = True
 
 def _as_array(exercise: str, got: Any) -> np.ndarray:
     if got is None:
-        raise CheckFailed(f"[{exercise}] your code returned None: did you forget `return`?")
+        raise CheckFailed(f"[{exercise}] your code returned None" + (": did you forget `return`?" if DIAGNOSE else ""))
     if hasattr(got, "detach"):  # a torch tensor
         got = got.detach().cpu().numpy()
     try:
@@ -134,72 +186,121 @@ def diagnose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) ->
 
 def expect_close(exercise: str, got: Any, expected: Any = None, rtol: float = 1e-6,
                  atol: float = 1e-8, hints: Sequence[str] = (), mistakes: Mistakes = (),
-                 requires: Requires = ()) -> None:
+                 requires: Requires = (), properties: Properties = ()) -> None:
     """Raise :class:`CheckFailed` unless ``got`` equals ``expected`` within tolerance.
 
-    The message names ``exercise``, both shapes, the max error, and likely mistakes: first an
-    earlier exercise of ``requires`` that is wrong ("fix it first"), then the hint of each of
-    ``mistakes`` whose value ``got`` equals; when none fits, detected ones (transpose, constant
-    factor, sign) and the given ``hints``. ``mistakes`` and ``requires`` are not reported to
+    The message names ``exercise``, both shapes, the max error, and then the likely cause: an
+    earlier exercise this check's code calls that is wrong ("fix it first", nothing else); else
+    the hint of each of ``mistakes`` whose value ``got`` equals; when none fits, each of
+    ``properties`` that ``got`` breaks, detected mistakes (transpose, constant factor, sign) and
+    the given ``hints``. ``mistakes``, ``requires`` and ``properties`` are not reported to
     ``OBSERVERS``: they only shape the message.
     Without ``expected`` (hidden tests) only a grader can judge ``got``: here it must merely be
     an array of finite numbers.
     """
     _observe("close", exercise, got, rtol=rtol, atol=atol, hints=list(hints))
-    g = _as_array(exercise, got)
-    if expected is None:
-        if not np.all(np.isfinite(g)):
-            raise CheckFailed(f"[{exercise}] your result contains NaN or inf: look for log(0), "
-                              "exp overflow or 0/0")
-        return
-    e = _as_array(exercise, expected)
-    lines = [f"[{exercise}] does not match the expected result."]
-    found: list[str] = []
-    fits = [hint for hint, value in mistakes if _same(g, value, rtol, atol)]
-    if g.shape != e.shape:
-        lines.append(f"  expected shape {e.shape}, got shape {g.shape}")
-        if g.ndim == 2 and g.shape == e.shape[::-1]:
-            found.append("the shape is transposed: check the order in the matrix product "
-                         "(x @ W vs W @ x) or a missing .T")
-        elif g.size == e.size:
-            found.append("same number of entries in another shape: check reshape/transpose")
-    else:
-        if np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False) and np.all(np.isfinite(g)):
+    with _recorded(exercise) as cell:
+        g = _as_array(exercise, got)
+        if expected is None:
+            if not np.all(np.isfinite(g)):
+                _fail(exercise, cell, [f"[{exercise}] your result contains NaN or inf"],
+                      ["look for log(0), exp overflow or 0/0"])
             return
-        with np.errstate(invalid="ignore", over="ignore"):
-            err = np.abs(g - e)
-        bad = ~np.isfinite(err)
-        if bad.any():
-            found.append("your result contains NaN or inf: look for log(0), exp overflow or 0/0")
-            worst = np.unravel_index(int(np.argmax(bad)), e.shape)
+        e = _as_array(exercise, expected)
+        lines = [f"[{exercise}] does not match the expected result."]
+        found: list[str] = []
+        if g.shape != e.shape:
+            lines.append(f"  expected shape {e.shape}, got shape {g.shape}")
+            if g.ndim == 2 and g.shape == e.shape[::-1]:
+                found.append("the shape is transposed: check the order in the matrix product "
+                             "(x @ W vs W @ x) or a missing .T")
+            elif g.size == e.size:
+                found.append("same number of entries in another shape: check reshape/transpose")
         else:
-            worst = np.unravel_index(int(np.argmax(err)), e.shape)
-        lines.append(f"  shape {e.shape}; max abs error {err[worst]:.3g} at index "
-                     f"{tuple(int(i) for i in worst)}: expected {e[worst]:.6g}, got {g[worst]:.6g}")
-        if g.ndim == 2 and g.shape[0] == g.shape[1] and np.allclose(g, e.T, rtol=rtol, atol=atol):
-            found.append("you returned the transpose of the expected matrix")
-        found += diagnose(g, e, rtol, atol)
-    wrong_before = [name for name, got_before, want in requires
-                    if not _same(got_before, want, 1e-6, 1e-8, equal_nan=False)]
-    if wrong_before:
-        lines.insert(1, f"  {wrong_before[0]} is wrong (its own check fails): fix it first, then "
-                        "run this check again")
-    for hint in fits or [*found, *hints]:
-        lines.append(f"  hint: {hint}")
+            if np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False) and np.all(np.isfinite(g)):
+                return
+            with np.errstate(invalid="ignore", over="ignore"):
+                err = np.abs(g - e)
+            bad = ~np.isfinite(err)
+            if bad.any():
+                found.append("your result contains NaN or inf: look for log(0), exp overflow or 0/0")
+                worst = np.unravel_index(int(np.argmax(bad)), e.shape)
+            else:
+                worst = np.unravel_index(int(np.argmax(err)), e.shape)
+            lines.append(f"  shape {e.shape}; max abs error {err[worst]:.3g} at index "
+                         f"{tuple(int(i) for i in worst)}: expected {e[worst]:.6g}, got {g[worst]:.6g}")
+            if g.ndim == 2 and g.shape[0] == g.shape[1] and np.allclose(g, e.T, rtol=rtol, atol=atol):
+                found.append("you returned the transpose of the expected matrix")
+            found += diagnose(g, e, rtol, atol)
+        wrong_before = [name for name, got_before, want in requires if DIAGNOSE
+                        and not _same(got_before, want, 1e-6, 1e-8, equal_nan=False)]
+        if wrong_before:
+            lines.insert(1, f"  {wrong_before[0]} is wrong (its own check fails): fix it first, then "
+                            "run this check again")
+            _fail(exercise, cell, lines, [])
+        fits = [hint for hint, value in mistakes if _same(g, value, rtol, atol)]
+        _fail(exercise, cell, lines, fits or [*_broken(g, properties), *found, *hints])
+
+
+def _broken(got: np.ndarray, properties: Properties) -> list[str]:
+    """The statements of ``properties`` that ``got`` breaks (one that raises is broken too)."""
+    broken = []
+    for statement, holds in properties:
+        try:
+            ok = bool(holds(got))
+        except Exception:  # noqa: BLE001 (a result too wrong to test has not got the property)
+            ok = False
+        if not ok:
+            broken.append(f"your result breaks this property: {statement}")
+    return broken
+
+
+class _recorded:
+    """``with _recorded(exercise) as cell:`` a check; its outcome is recorded on the way out
+    (:mod:`.dependencies`); ``cell`` is the notebook cell that runs the check."""
+
+    def __init__(self, exercise: str):
+        self.exercise = exercise
+        self.cell = dependencies.check_cell(inspect.currentframe())
+
+    def __enter__(self) -> types.FrameType | None:
+        return self.cell
+
+    def __exit__(self, kind: type | None, *_: Any) -> None:
+        if kind is None or issubclass(kind, CheckFailed):
+            dependencies.record(self.exercise, "passed" if kind is None else "failed", self.cell)
+
+
+def _fail(exercise: str, cell: types.FrameType | None, lines: list[str], hints: Sequence[str]) -> None:
+    """Raise the CheckFailed of ``lines``: led by a wrong earlier exercise when this check's code
+    calls one (then no hint about this exercise), else followed by ``hints``; with neither when
+    ``DIAGNOSE`` is off."""
+    cause = dependencies.broken_before(exercise, cell) if DIAGNOSE else None
+    if cause is not None:
+        lines = [f"[{exercise}] {cause.lead()}", *("  " + line.removeprefix(f"[{exercise}] ").strip()
+                                                    if i == 0 else line for i, line in enumerate(lines))]
+    elif DIAGNOSE:
+        lines = [*lines, *(f"  hint: {hint}" for hint in hints)]
     raise CheckFailed("\n".join(lines))
 
 
-def expect_equal(exercise: str, got: Any, expected: Any = None, what: str = "result") -> None:
-    """Exact equality for integers, shapes, labels and the like (``expected=None``: see above)."""
+def expect_equal(exercise: str, got: Any, expected: Any = None, what: str = "result",
+                 mistakes: Mistakes = ()) -> None:
+    """Exact equality for integers, shapes, labels and the like (``expected=None``: see above);
+    ``mistakes``: ``(hint, value)`` pairs, each hint shown when ``got`` equals its value."""
     _observe("equal", exercise, got, what=what)
     if expected is None:
         return
+    with _recorded(exercise) as cell:
+        if not _equal(got, expected):
+            _fail(exercise, cell, [f"[{exercise}] wrong {what}: expected {expected!r}, got {got!r}"],
+                  [hint for hint, value in mistakes if _equal(got, value)])
+
+
+def _equal(got: Any, expected: Any) -> bool:
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
-        same = np.array_equal(np.asarray(got), np.asarray(expected))
-    else:
-        same = got == expected
-    if not same:
-        raise CheckFailed(f"[{exercise}] wrong {what}: expected {expected!r}, got {got!r}")
+        return bool(np.array_equal(np.asarray(got), np.asarray(expected)))
+    return bool(got == expected)
 
 
 def library_calls(function: Callable, words: Sequence[str] = ("torch", "course_lib")) -> list[str]:
@@ -251,3 +352,14 @@ def _dotted_names(tree: ast.AST) -> list[list[str]]:
 
 def _runs_in(parts: list[str], name: list[str]) -> bool:
     return any(name[i:i + len(parts)] == parts for i in range(len(name) - len(parts) + 1))
+
+
+def _install_not_solved() -> None:
+    """In a Jupyter kernel, show a stub's NotImplementedError as "not solved yet", in one line
+    (the grader's worker keeps its own error handling)."""
+    shell = _ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        shell.set_custom_exc((NotImplementedError,), _show_not_solved)
+
+
+_install_not_solved()

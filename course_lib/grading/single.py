@@ -12,6 +12,7 @@ a cluster worker runs (:mod:`.runner`, :mod:`.cluster`).
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -69,7 +70,12 @@ Reference = dict[str, list[Observation]]
 
 
 def _message(data: dict) -> str:
+    """A cell's error in one line; a stub's bare NotImplementedError reads "not solved yet"."""
     ename, evalue = str(data.get("ename", "Error")), str(data.get("evalue", "")).strip()
+    if ename == "NotImplementedError" and not evalue:
+        frames = re.findall(r", in (\S+)\n", str(data.get("traceback", "")))
+        where = f"`{frames[-1]}` " if frames and frames[-1] != "<module>" else ""
+        return f"{where}not solved yet: replace `raise NotImplementedError()` with your code"
     text = f"{ename}: {evalue}" if evalue else ename
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
