@@ -254,7 +254,11 @@ def test_untouched_exercise_shows_what_to_do(lab_server, page, screenshot_dir):
         assert cell["errors"], f"check {meta['grade_id']} passed on an untouched exercise"
         assert any(e.startswith(("NotImplementedError", "CheckFailed", "AssertionError"))
                    for e in cell["errors"]), f"check {meta['grade_id']}: unreadable {cell['errors']}"
-    assert any("NotImplementedError" in e for c, _ in graded for e in c["errors"])
+    unsolved = [c for c, _ in graded if any(e.startswith("NotImplementedError") for e in c["errors"])]
+    assert unsolved, "no check met a stub"
+    for cell in unsolved:  # one line saying what to do, no traceback
+        assert cell["text"].strip().startswith("Not solved yet"), cell["text"][:500]
+        assert "Traceback" not in cell["text"] and "File " not in cell["text"], cell["text"][:500]
     assert_only_local_requests(page)
 
 
