@@ -35,11 +35,6 @@ from . import dependencies
 #: A check's mistakes: ``(hint, value)`` pairs, the value that usual mistake returns on the
 #: check's input. The hint is shown only when ``got`` equals that value.
 Mistakes = Sequence[tuple[str, Any]]
-#: Earlier exercises a check relies on: ``(name, got, expected)``, e.g.
-#: ``("softmax from exercise 1", lambda: softmax(O.copy()), torch_softmax)`` (``got`` may be a
-#: function, called only when the check fails; raising counts as wrong); named when the check
-#: fails.
-Requires = Sequence[tuple[str, Any, Any]]
 
 #: Properties a right result has: ``(statement, holds)``, e.g. ``("each row sums to 1",
 #: lambda got: np.allclose(got.sum(axis=1), 1))``; a failing check names each one ``got`` breaks.
@@ -113,8 +108,8 @@ def call(exercise: str, function: Callable, *args: Any, errors: Mistakes = (),
         if not fits and cause is None:
             raise
         name = getattr(function, "__qualname__", "your code").rsplit("<locals>.", 1)[-1]
-        lines = [f"[{exercise}] {name} raised {said}",
-                 *([f"  {cause.lead()}"] if cause else [f"  hint: {h}" for h in fits])]
+        lines = ([f"[{exercise}] {cause.lead()}", f"  {name} raised {said}"] if cause else
+                 [f"[{exercise}] {name} raised {said}", *(f"  hint: {h}" for h in fits)])
         raise CheckFailed("\n".join(lines)) from err
 
 
@@ -145,13 +140,13 @@ def _show_not_solved(shell: Any, etype: type, value: BaseException, tb: types.Tr
                                         "`raise NotImplementedError()` with your code, then run this cell again"])
 
 
-def _same(got: Any, value: Any, rtol: float, atol: float, equal_nan: bool = True) -> bool:
-    """Whether ``got`` (or what the function ``got`` returns) equals ``value``; NaN equals NaN."""
+def _same(got: np.ndarray, value: Any, rtol: float, atol: float) -> bool:
+    """Whether ``got`` equals a mistake's ``value`` (NaN equals NaN)."""
     try:
-        g, v = _as_array("", got() if callable(got) else got), _as_array("", value)
-    except Exception:  # noqa: BLE001 (an earlier exercise that raises is wrong, nothing more)
+        v = _as_array("", value)
+    except CheckFailed:  # a mistake with no value on this input
         return False
-    return g.shape == v.shape and bool(np.allclose(g, v, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return got.shape == v.shape and bool(np.allclose(got, v, rtol=rtol, atol=atol, equal_nan=True))
 
 
 def _as_array(exercise: str, got: Any) -> np.ndarray:
@@ -186,14 +181,14 @@ def diagnose(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) ->
 
 def expect_close(exercise: str, got: Any, expected: Any = None, rtol: float = 1e-6,
                  atol: float = 1e-8, hints: Sequence[str] = (), mistakes: Mistakes = (),
-                 requires: Requires = (), properties: Properties = ()) -> None:
+                 properties: Properties = ()) -> None:
     """Raise :class:`CheckFailed` unless ``got`` equals ``expected`` within tolerance.
 
     The message names ``exercise``, both shapes, the max error, and then the likely cause: an
     earlier exercise this check's code calls that is wrong ("fix it first", nothing else); else
     the hint of each of ``mistakes`` whose value ``got`` equals; when none fits, each of
     ``properties`` that ``got`` breaks, detected mistakes (transpose, constant factor, sign) and
-    the given ``hints``. ``mistakes``, ``requires`` and ``properties`` are not reported to
+    the given ``hints``. ``mistakes`` and ``properties`` are not reported to
     ``OBSERVERS``: they only shape the message.
     Without ``expected`` (hidden tests) only a grader can judge ``got``: here it must merely be
     an array of finite numbers.
@@ -232,12 +227,6 @@ def expect_close(exercise: str, got: Any, expected: Any = None, rtol: float = 1e
             if g.ndim == 2 and g.shape[0] == g.shape[1] and np.allclose(g, e.T, rtol=rtol, atol=atol):
                 found.append("you returned the transpose of the expected matrix")
             found += diagnose(g, e, rtol, atol)
-        wrong_before = [name for name, got_before, want in requires if DIAGNOSE
-                        and not _same(got_before, want, 1e-6, 1e-8, equal_nan=False)]
-        if wrong_before:
-            lines.insert(1, f"  {wrong_before[0]} is wrong (its own check fails): fix it first, then "
-                            "run this check again")
-            _fail(exercise, cell, lines, [])
         fits = [hint for hint, value in mistakes if _same(g, value, rtol, atol)]
         _fail(exercise, cell, lines, fits or [*_broken(g, properties), *found, *hints])
 

@@ -2,9 +2,9 @@
 an exercise still holding its stub reads "not solved yet"."""
 from __future__ import annotations
 
+import hashlib
 import textwrap
 
-import numpy as np
 import pytest
 
 from course_lib import checks, dependencies
@@ -16,6 +16,7 @@ DOUBLE_RIGHT = "def double(x):\n    return 2 * x"
 SIX_TIMES = "def six_times(x):\n    return 3 * double(x)"  # exercise 2 calls exercise 1
 STUB = "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
 CHECK_1 = 'expect_close("ex_double", double(np.arange(3.0)), [0.0, 2.0, 4.0], hints=["double it"])'
+CHECK_1_CALL = 'expect_close("ex_double", call("ex_double", double, np.arange(3.0)), [0.0, 2.0, 4.0])'
 CHECK_2 = 'expect_close("ex_six", six_times(np.arange(3.0)), [0.0, 6.0, 12.0], hints=["a hint about six_times"])'
 
 
@@ -28,7 +29,8 @@ class Kernel:
         self.run(SETUP)
 
     def run(self, source: str) -> None:
-        exec(compile(textwrap.dedent(source), "<cell>", "exec"), self.namespace)
+        source = textwrap.dedent(source)  # a cell's code is named after its text, as in Jupyter
+        exec(compile(source, f"<cell {hashlib.sha256(source.encode()).hexdigest()[:12]}>", "exec"), self.namespace)
 
     def fails(self, source: str) -> str:
         with pytest.raises(CheckFailed) as failed:
@@ -74,6 +76,26 @@ def test_a_dependency_is_followed_through_the_students_helpers_and_classes():
     assert "exercise 1 (`double`) is wrong" in message
 
 
+def test_the_sets_own_helpers_and_a_checks_own_functions_are_nobodys_exercise():
+    k = Kernel()
+    k.run("def given_scale(x):\n    return 3 * x")  # the set's setup, before exercise 1
+    k.run(DOUBLE_WRONG)
+    k.fails('def reference(x):\n    return 2 * x\n\n' + CHECK_1.replace("[0.0, 2.0, 4.0]", "reference(np.arange(3.0))")
+            + "\ngiven_scale(1)")
+    assert "double" in dependencies.OWNER and "reference" not in dependencies.OWNER  # the check's own: nobody's
+    k.run("def triple(x):\n    return given_scale(x) + 1")
+    message = k.fails('expect_close("ex_triple", triple(np.arange(3.0)), [0.0, 3.0, 6.0], hints=["triple hint"])')
+    assert "fix it first" not in message and "hint: triple hint" in message
+
+
+def test_a_check_cell_is_one_exercise_whatever_its_labels_and_fails_when_any_check_fails():
+    k = Kernel()
+    k.run(DOUBLE_WRONG)
+    k.fails('expect_close("double: at 0", double(0.0), 0.0, atol=9)\nexpect_close("double: at 1", double(1.0), 2.0)')
+    k.run(SIX_TIMES)
+    assert "exercise 1 (`double`) is wrong" in k.fails(CHECK_2)
+
+
 def test_an_exercise_whose_check_never_failed_is_not_blamed():
     k = Kernel()
     k.run(DOUBLE_RIGHT)
@@ -86,7 +108,7 @@ def test_a_stub_reads_not_solved_yet_without_a_traceback_and_blocks_the_next_che
     k = Kernel()
     k.run(STUB)
     with pytest.raises(CheckFailed) as failed:
-        k.run('call("ex_double", double, np.arange(3.0))')
+        k.run(CHECK_1_CALL)
     assert str(failed.value) == ("[ex_double] double: not solved yet: replace `raise NotImplementedError()` "
                                  "with your code")
     assert failed.value.__cause__ is None and failed.value.__suppress_context__
@@ -95,7 +117,7 @@ def test_a_stub_reads_not_solved_yet_without_a_traceback_and_blocks_the_next_che
     assert message == "[ex_six] double: not solved yet: replace `raise NotImplementedError()` with your code"
     k.run(DOUBLE_WRONG)  # solved, wrongly, and its check not run again yet
     assert "exercise 1 (`double`) has not passed its own check yet: fix it first" in k.fails(CHECK_2)
-    k.fails(CHECK_1)  # solved, wrongly
+    k.fails(CHECK_1_CALL)  # its check run again
     assert "exercise 1 (`double`) is wrong" in k.fails(CHECK_2)
 
 
