@@ -57,9 +57,24 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_named_like_an_option(argv: list[str]) -> str | None:
+    """Why ``argv`` is refused, if a word before ``--`` that reads as an option is an existing
+    file: a shell glob (``grade ... *.ipynb``) in a class folder passes students' file names, and
+    one named ``--csv=alice.ipynb`` or ``--source=mine.ipynb`` would otherwise steer the run."""
+    for word in argv[:argv.index("--") if "--" in argv else len(argv)]:
+        if word.startswith("-") and len(word) > 1 and os.path.lexists(word):
+            from .grading.report import shown
+
+            return (f"{shown(word)} is a file, not an option (a student's file named like an option?); "
+                    "put -- before the submissions, or write the glob as ./*.ipynb")
+    return None
+
+
 def _unwritable(out: Path, folder: bool = False) -> str | None:
     """Why file ``out`` (or, with ``folder``, files in folder ``out``, made if missing) cannot be
     written, if it cannot: checked before grading, so that no grading run is lost."""
+    if not folder and out.is_dir():
+        return f"{out} is a folder, not a file"
     place = out.resolve() if folder else out.resolve().parent
     while folder and not place.exists() and place != place.parent:
         place = place.parent  # the folder is made inside its nearest existing one
@@ -271,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default: 30)")
     t = sub.add_parser("cluster-certs", help="make the mutual-TLS certificates of a grading cluster")
     t.add_argument("folder", help="where to write ca.pem, node.pem/.key and client.pem/.key")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if problem := _file_named_like_an_option(argv):
+        parser.error(problem)
     args = parser.parse_args(argv)
     if args.command == "build-exercises":
         return _build(args)

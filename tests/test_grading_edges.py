@@ -192,7 +192,8 @@ def test_a_typed_path_through_a_linked_folder_is_refused_unread(tmp_path, monkey
         [sub] = expand([arg], "p.ipynb")
         assert "is reached through" in sub.refused and "submitted/bob" in sub.refused
     assert expand(["submitted"], "p.ipynb") == []
-    assert [s.refused for s in expand(["elsewhere/ps1/p.ipynb", "mine", "mine/ps1/p.ipynb"], "p.ipynb")] == [None] * 3
+    for arg in ("elsewhere/ps1/p.ipynb", "mine", "mine/ps1/p.ipynb"):
+        assert [sub.refused for sub in expand([arg], "p.ipynb")] == [None]
 
 
 def test_any_exception_on_one_submission_becomes_its_report(monkeypatch):
@@ -223,3 +224,56 @@ def test_cells_and_terminal_text_are_escaped_but_numbers_are_not():
     note_identical(reports)
     assert [r.notes for r in reports] == [["identical to b (the same bytes)"],
                                           ["identical to a (the same bytes)"], [], [], []]
+
+
+# ----- the attacks of a second hostile round ---------------------------------------------------------
+def test_a_student_file_named_like_an_option_cannot_steer_the_run(tmp_path, monkeypatch, capsys):
+    """`grade ... *.ipynb` in a class folder passes students' file names to the command line."""
+    monkeypatch.chdir(tmp_path)
+    filled_nb = Path("alice.ipynb")
+    filled_nb.write_text("{}")
+    for name in ("--csv=alice.ipynb", "--source=mallory.ipynb"):
+        Path(name).write_text("{}")
+        with pytest.raises(SystemExit) as stop:
+            main(["grade", "--source", str(SOURCE), *sorted(map(str, Path().glob("*.ipynb")))])
+        assert stop.value.code == 2 and f"{name} is a file, not an option" in capsys.readouterr().err
+        Path(name).unlink()
+    assert filled_nb.read_text() == "{}"
+
+
+def test_a_copy_or_hard_link_of_the_source_in_the_class_folder_is_refused_and_the_source_itself_graded(tmp_path):
+    source = tmp_path / "source.ipynb"
+    source.write_bytes(SOURCE.read_bytes())
+    (tmp_path / "class").mkdir()
+    os.link(source, tmp_path / "class" / "mallory.ipynb")
+    out = tmp_path / "g.json"
+    assert main(["grade", "--source", str(source), "--json", str(out), str(tmp_path / "class"), str(source)]) == 0
+    got = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
+    assert got["mallory"]["score"] == 0 and "instructor's source notebook itself" in got["mallory"]["error"]
+    assert got["source"]["score"] == got["source"]["max_score"] > 0
+
+
+def test_a_result_from_a_worker_is_checked_against_the_submission_it_was_sent_for():
+    import dataclasses
+
+    from course_lib.grading.feedback import PAGE_HEAD
+    from course_lib.grading.wire import decode, encode
+
+    plan = load_source(SOURCE)
+    graded = single.refused(plan, "class/bob.ipynb", "not a notebook", "bob")
+    assert single.misfit(plan, graded, "class/bob.ipynb", "bob") is None
+    report = graded.report
+    tests = [dataclasses.replace(t, points=t.max_points, status="passed") for t in report.tests if t.status != "manual"]
+    cases = {
+        "it is for 'alice'": single.Graded(dataclasses.replace(report, student="alice")),
+        "test cells are not the source's": single.Graded(dataclasses.replace(report, tests=report.tests[1:])),
+        "not the sum": single.Graded(dataclasses.replace(report, score=100.0)),
+        "outside its range": single.Graded(dataclasses.replace(
+            report, tests=[dataclasses.replace(tests[0], points=99.0), *report.tests[1:]])),
+        "page head": single.Graded(report, "<html><script>alert(1)</script>"),
+    }
+    for why, tampered in cases.items():
+        assert why in single.misfit(plan, tampered, "class/bob.ipynb", "bob")
+    assert single.misfit(plan, single.Graded(report, PAGE_HEAD + "<title>bob</title>"), "class/bob.ipynb", "bob") is None
+    with pytest.raises(ValueError, match="not a finite number"):
+        decode(encode(report, None).replace(b'"score": 0.0', b'"score": 1e999'))

@@ -146,6 +146,35 @@ def test_a_read_only_output_folder_is_refused_before_grading(tmp_path, capsys, o
     assert f"the folder {folder} is not writable" in err
 
 
+def test_an_output_path_that_is_a_folder_is_refused_before_grading(tmp_path, capsys):
+    (tmp_path / "grades.csv").mkdir()
+    with pytest.raises(SystemExit) as stop:
+        main(["grade", "--source", str(SOURCE), "--csv", str(tmp_path / "grades.csv"), str(EXERCISE)])
+    assert stop.value.code == 2 and "is a folder, not a file" in capsys.readouterr().err
+
+
+def test_a_file_named_twice_is_graded_once_and_one_student_with_two_files_is_refused(tmp_path):
+    (tmp_path / "sub" / "alice").mkdir(parents=True)
+    for path in ("sub/alice.ipynb", "sub/bob.ipynb", "sub/alice/x.ipynb"):
+        (tmp_path / path).write_text("{}")
+    assert [s.student for s in expand([tmp_path / "sub/bob.ipynb", tmp_path / "sub/bob.ipynb"], "s.ipynb")] == ["bob"]
+    with pytest.raises(ValueError, match="student alice has two notebooks to grade"):
+        expand([tmp_path / "sub"], "s.ipynb")
+
+
+def test_a_submitted_folder_planted_in_a_students_own_folder_names_nobody(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for path in ("submitted/mallory/ps1", "submitted/mallory/ps1/submitted/frank/ps1", "submitted/bob/ps1"):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / "set.ipynb").write_text("{}")
+    skipped: list[Path] = []
+    got = expand(["submitted"], "set.ipynb", skipped=skipped)
+    assert sorted(s.student for s in got) == ["bob", "mallory"]
+    assert skipped == [Path("submitted/mallory/ps1/submitted/frank/ps1/set.ipynb")]
+    assert sorted(s.student for s in expand(["submitted/mallory/ps1", "submitted/bob/ps1"], "set.ipynb")) == \
+        ["bob", "mallory"]
+
+
 def test_nbgrader_layout_names_the_student_by_folder_whatever_the_path_and_refuses_one_twice(tmp_path, capsys):
     submitted = tmp_path / "submitted"
     args = [submitted / "alice" / "ps1", submitted / "alice" / "ps1b" / "fixture_set.ipynb"]
@@ -240,18 +269,21 @@ def test_skip_source_check_grades_against_a_source_with_stubs_and_says_so_in_eve
     assert (got["solved"]["score"], got["unsolved"]["score"]) == (2, 0)  # nbgrader's rule: no error, full points
     for report in got.values():
         assert report["notes"][0].startswith("graded with --skip-source-check")
-        assert "stubs" in report["notes"][0] and "'t_f' does not pass (NotImplementedError)" in report["notes"][0]
+        assert "stubs" in report["notes"][0] and "'t_f' does not pass (`f` not solved yet" in report["notes"][0]
 
 
-def test_a_source_cell_that_times_out_names_the_timeout_as_the_likely_fix(tmp_path, capsys):
+@pytest.mark.parametrize("option, fix, not_fix", [
+    ("--timeout", "the cell needs more than --timeout 1 s here: raise --timeout", "--deadline"),
+    ("--deadline", "the source needs more than --deadline 1 s here: raise --deadline", "raise --timeout")])
+def test_a_source_too_slow_for_a_limit_names_that_limit_as_the_likely_fix(tmp_path, capsys, option, fix, not_fix):
     meta = {"grade": False, "solution": False, "locked": True, "grade_id": "slow_import", "schema_version": 3}
     test = {**meta, "grade": True, "points": 1, "grade_id": "t"}
     source = tmp_path / "src.ipynb"
     nbformat.write(new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)", metadata={"nbgrader": meta}),
                                        new_code_cell("assert time", metadata={"nbgrader": test})]), str(source))
-    assert main(["grade", "--source", str(source), "--timeout", "1", str(source)]) == 1
+    assert main(["grade", "--source", str(source), option, "1", str(source)]) == 1
     err = capsys.readouterr().err
-    assert "'slow_import' does not pass" in err and "likely fix: the cell needs more than --timeout 1 s" in err
+    assert "'slow_import' does not pass" in err and f"likely fix: {fix}" in err and not_fix not in err
 
 
 # ----- feedback, hand grading, gradebook ------------------------------------------------------------
@@ -388,6 +420,11 @@ def test_a_roster_export_comes_back_with_the_sets_added(week, tmp_path, capsys):
                          ["    Points Possible", "", "", "", "", "5.00", "(read only)", "10"]]
     assert [r[-1] for r in rows[3:]] == ["9", "7", "0"]
     assert [r[:-1] for r in rows[3:]] == list(csv.reader(roster.open()))[3:]  # the rest as it was
+    with roster.open("a") as f:
+        f.write("\"Doe, Alice (2)\",105,s5,alice,B,,\n")
+    assert main(["gradebook", str(tmp_path / "g.json"), "--roster", str(roster), "--roster-key",
+                 "SIS Login ID", "--csv", str(tmp_path / "b2.csv")]) == 1
+    assert "names a student twice: alice" in capsys.readouterr().err
 
 
 def test_a_moodle_export_keeps_its_own_columns(week, tmp_path):

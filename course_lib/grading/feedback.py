@@ -114,6 +114,8 @@ table {{ border-collapse: collapse; }} th, td {{ padding: .2rem .8rem; border-bo
 {body}
 </body></html>
 """
+#: What every page starts with, up to its title: the policy comes before anything it governs.
+PAGE_HEAD = _PAGE.split("<title>")[0].format(csp=CSP)
 
 
 _URL_ATTR = re.compile(r"""\b(href|src|srcset|action|formaction|xlink:href|poster|data)\s*=\s*("[^"]*"|'[^']*')""", re.I)
@@ -176,6 +178,9 @@ def write_page(target: Path, page: str) -> Path:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
-    tmp.replace(target)
+    try:
+        tmp.write_text(page, encoding="utf-8", errors="backslashreplace")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)  # after a failure: no temporary file left behind
     return target

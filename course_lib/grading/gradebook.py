@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +198,11 @@ def gradebook_csv(docs: list[dict], roster: Path | None = None,
             raise ValueError(f"the roster {roster} has no column {roster_key!r} (it has: {', '.join(header)})")
         lines = list(reader)
     by_student = {r.student: r for r in rows}
-    listed = {key for line in lines if (key := (line[roster_key] or "").strip())}
+    keys = [key for line in lines if (key := (line[roster_key] or "").strip())]
+    twice = sorted(key for key, n in Counter(keys).items() if n > 1)
+    if twice:
+        raise ValueError(f"the roster's {roster_key!r} column names a student twice: {', '.join(map(shown, twice))}")
+    listed = set(keys)
     unknown = sorted(set(by_student) - listed)
     if unknown:
         raise ValueError(f"submissions from students not in the roster's {roster_key!r} column: "

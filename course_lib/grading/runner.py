@@ -23,7 +23,7 @@ from .classwide import check_set
 from .feedback import page_names, write_page
 from .journal import Journal, grading_key, sha256
 from .report import SubmissionReport, note_identical
-from .single import Graded, Options, fault, grade_bytes, refused
+from .single import Graded, Options, fault, grade_bytes, misfit, refused
 from .students import Submission
 from .submission import SubmissionError, read_bytes
 
@@ -54,9 +54,10 @@ def grade_submissions(source: str | Path, paths: list[str | Path | Submission], 
     backend = backend or LocalBackend(jobs, opts)
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        reference, notes = backend.reference(plan, Path(source).name, Path(source).read_bytes(), opts)
+        data = Path(source).read_bytes()
+        reference, notes = backend.reference(plan, Path(source).name, data, opts)
         with tqdm(total=len(subs), desc="grading", unit="nb", disable=not show) as bar:
-            return _drive(backend, plan, reference, notes, subs, opts, journal,
+            return _drive(backend, plan, reference, notes, (Path(source).resolve(), sha256(data)), subs, opts, journal,
                           feedback_dir and Path(feedback_dir), bar, counts if counts is not None else {})
     finally:
         backend.close()
@@ -69,11 +70,15 @@ def grading_of(source: str | Path, opts: Options) -> str:
     return grading_key(Path(source).read_bytes() + (templates.read_bytes() if templates else b""), repr(opts))
 
 
-def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], subs: list[Submission],
-           opts: Options, journal: Journal, feedback_dir: Path | None, bar: tqdm,
+def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], source: tuple[Path, str],
+           subs: list[Submission], opts: Options, journal: Journal, feedback_dir: Path | None, bar: tqdm,
            counts: dict[str, int]) -> list[SubmissionReport]:
     """Grade ``subs`` on ``backend``, at most a few tasks per slot in flight (their bytes in
-    memory), reusing the journal's reports; return the reports in order, each with ``notes``."""
+    memory), reusing the journal's reports; return the reports in order, each with ``notes``.
+    A submission with the bytes of the source (``source``: its path and hash) found anywhere but
+    at the source's own path (a copy or a hard link of it in the class folder) is refused unrun:
+    it scores full marks and its page shows the solutions. The source itself, named as a
+    submission, is graded (an instructor's check of the set)."""
     reports: list[SubmissionReport | None] = [None] * len(subs)
     shared_plan = backend.share(plan)
     counts.update(graded=0, reused=0, errors=0, retried=0, pages=0)
@@ -109,6 +114,9 @@ def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], subs:
                 if sub.refused:
                     raise SubmissionError(sub.refused)
                 data = read_bytes(path)
+                if sha256(data) == source[1] and path.resolve() != source[0]:
+                    raise SubmissionError("is the instructor's source notebook itself (the same bytes: a copy "
+                                          "or a hard link of it), with its solutions and hidden tests")
                 kept = journal.get(sha256(data))
             except Exception as err:  # noqa: BLE001 - unreadable, or the grader failed on it: its report
                 unread = refused(plan, str(path), fault(err), sub.student, bool(pages))
@@ -129,6 +137,8 @@ def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], subs:
             i = task[0]
             try:
                 graded: Graded = future.result()
+                if problem := misfit(plan, graded, str(subs[i].path), subs[i].student):
+                    raise ValueError(f"the result that came back does not fit this submission: {problem}")
             except Exception as err:  # noqa: BLE001 - one submission's failure must not stop the class
                 why = backend.failure(i, err)
                 if why is None:

@@ -23,7 +23,7 @@ from nbformat import NotebookNode
 
 from ..exercises import nbgrader_meta
 from .assemble import LEFT_AS_IS, Plan, Step, assemble, plan_from
-from .feedback import feedback_page
+from .feedback import PAGE_HEAD, feedback_page
 from .journal import sha256
 from .report import SubmissionReport, TestResult
 from .sandbox import Limits, Reply, Sandbox, SandboxError
@@ -162,7 +162,7 @@ def _run_steps(sb: Sandbox, plan: Plan, steps: list[Step], reference: Reference 
                                                 reference, opts, death)
         elif reply.status in ("timeout", "stuck") and step.grade_id:
             timed_out.add(step.grade_id)
-        if reply.status == "timeout" and opts.timeout > left:
+        if reply.status in ("timeout", "stuck") and opts.timeout > left:  # the deadline's rest ran out
             return f"the submission's deadline of {opts.deadline:g} s passed; later cells were not run"
         if reply.status in ("dead", "protocol"):
             return f"the worker died while running {step.label} ({death(reply)}); later cells were not run"
@@ -257,6 +257,26 @@ def _report(plan: Plan, path: str, results: dict, error: str | None, notes: list
     return SubmissionReport(path, score, plan.max_score, manual, error, tests, notes, student)
 
 
+def misfit(plan: Plan, graded: Graded, path: str, student: str) -> str | None:
+    """Why ``graded``, which came back for submission ``path`` of ``student`` (from a cluster
+    worker: data, not trusted), is not a result of grading it against ``plan``, if it is not."""
+    report = graded.report
+    tests = {t.grade_id: t for t in report.tests}
+    if (report.path, report.student) != (path, student):
+        return f"it is for {report.student!r} ({report.path!r})"
+    if [t.grade_id for t in report.tests] != [g.grade_id for g in plan.graded]:
+        return "its test cells are not the source's"
+    if any(t.points is not None and not 0 <= t.points <= t.max_points for t in report.tests) or any(
+            tests[g.grade_id].max_points != g.max_points for g in plan.graded):
+        return "a test's points are outside its range"
+    auto = sum(tests[g.grade_id].points or 0.0 for g in plan.graded if g.kind == "auto")
+    if (report.max_score, report.score) != (plan.max_score, auto):
+        return "its score is not the sum of its tests' points"
+    if graded.page is not None and not graded.page.startswith(PAGE_HEAD):
+        return "its feedback page does not start with the course's page head (its security policy)"
+    return None
+
+
 def refused(plan: Plan, path: str, error: str, student: str = "", feedback: bool = False) -> Graded:
     """The report (and, with ``feedback``, page) of a submission that was not run: score 0 and
     ``error`` saying why; its hand-graded cells are left for the instructor."""
@@ -330,10 +350,10 @@ def reference_bytes(plan: Plan, name: str, data: bytes,
             why = error or (reply.why if reply else "not run")
             detail = (reply.data.get("traceback") or _message(reply.data)) if reply and reply.data else why
             status = reply.status if reply else result.status if result else "not run"
-            fix = (f"the cell needs more than --timeout {opts.timeout:g} s here: raise --timeout"
-                   if status in ("timeout", "stuck") else
-                   f"the source needs more than --deadline {opts.deadline:g} s here: raise --deadline"
-                   if "deadline" in why else _likely_fix(str(detail)))
+            fix = (f"the source needs more than --deadline {opts.deadline:g} s here: raise --deadline"
+                   if "deadline" in why else
+                   f"the cell needs more than --timeout {opts.timeout:g} s here: raise --timeout"
+                   if status in ("timeout", "stuck") else _likely_fix(str(detail)))
             short = result.message[:120] if result else status
             failed[step.grade_id] = short, (f"the source's cell '{step.grade_id}' does not pass when "
                                              f"the grader runs it ({status}):\n{detail}\nlikely fix: {fix}")

@@ -5,9 +5,13 @@ Arguments to ``grade`` are notebooks or folders. A folder stands for the noteboo
 * nbgrader's layout, ``submitted/<student>/<assignment>/<notebook>.ipynb``: the student is the
   folder below ``submitted``, whatever path or glob names the notebook or a folder above it
   (otherwise the first folder below the one given); when notebooks named like the source exist
-  there, only those are taken (the other assignments' notebooks are left alone). A student
-  met twice this way is an error naming both files;
+  there, only those are taken (the other assignments' notebooks are left alone), and only where
+  nbgrader puts them (one deeper down, in a student's own folders, is left alone too: it names
+  nobody);
 * a flat folder, ``submissions/01/alice.ipynb``: the student is the file's stem (``alice``).
+
+A file named twice (a folder and a file in it) is graded once; one student with two different
+notebooks is an error naming both files.
 
 A notebook named directly is treated the same way relative to its own folder (its stem).
 ``pattern``, a regular expression with a group named ``student`` searched in the path, overrides
@@ -101,22 +105,33 @@ def read_regular(path: Path, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _nbgrader_student(path: Path) -> str | None:
-    """The ``<student>`` of a path ending ``submitted/<student>/<assignment>/<notebook>.ipynb``."""
-    parts = path.absolute().parts
-    return parts[-3] if len(parts) >= 4 and parts[-4] == "submitted" else None
+def _nbgrader_place(path: Path) -> tuple[bool, str | None]:
+    """Whether ``path`` lies in nbgrader's ``submitted`` folder (the outermost one of that name
+    in the path as typed), and its ``<student>`` when it is where nbgrader puts a notebook:
+    ``submitted/<student>/<assignment>/<notebook>.ipynb``. A notebook deeper down lies in a
+    student's own folders (a ``submitted/frank/...`` planted there names nobody)."""
+    parts = path.parts  # as typed (a folder far above, of the same name, is not the class's)
+    if "submitted" not in parts[:-1]:
+        outer = path.absolute().parts  # typed from inside the layout: only nbgrader's own place
+        return (True, outer[-3]) if len(outer) >= 4 and outer[-4] == "submitted" else (False, None)
+    top = parts.index("submitted")
+    return True, parts[top + 1] if len(parts) - top == 4 else None
 
 
-def _no_student_twice(subs: list[Submission]) -> None:
-    """ValueError naming both files when nbgrader's layout gives one student two notebooks."""
+def _no_student_twice(subs: list[Submission]) -> list[Submission]:
+    """``subs`` without a file given twice; ValueError naming both files when one student has
+    two different notebooks."""
     seen: dict[str, Path] = {}
+    kept = []
     for sub in subs:
-        if _nbgrader_student(sub.path) is None:
-            continue
         if sub.student in seen:
+            if os.path.realpath(seen[sub.student]) == os.path.realpath(sub.path):
+                continue  # the same file, named twice (a folder and a file in it)
             raise ValueError(f"student {shown(sub.student)} has two notebooks to grade: "
                              f"{shown(str(seen[sub.student]))} and {shown(str(sub.path))}; name one")
         seen[sub.student] = sub.path
+        kept.append(sub)
+    return kept
 
 
 def expand(args: list[str | Path], source_name: str, pattern: str | None = None,
@@ -125,7 +140,7 @@ def expand(args: list[str | Path], source_name: str, pattern: str | None = None,
     the notebooks of a folder left alone (not named like the source) are added to ``skipped``.
 
     Raises ValueError for a path that does not exist, a pattern without a ``student`` group or
-    that does not match a path, or one student given twice in nbgrader's layout.
+    that does not match a path, or one student with two different notebooks.
     """
     regex = re.compile(pattern) if pattern else None
     if regex is not None and "student" not in regex.groupindex:
@@ -143,14 +158,17 @@ def expand(args: list[str | Path], source_name: str, pattern: str | None = None,
             if same and skipped is not None:
                 skipped += [p for p in notebooks if p.name != source_name]
             for path in same or notebooks:
+                inside, student = _nbgrader_place(path)
+                if inside and student is None and regex is None:  # not where nbgrader puts one
+                    if skipped is not None:
+                        skipped.append(path)
+                    continue
                 parts = path.relative_to(arg).parts
-                student = _nbgrader_student(path) or (parts[0] if len(parts) > 1 else path.stem)
-                found.append(Submission(path, student, refused))
+                found.append(Submission(path, student or (parts[0] if len(parts) > 1 else path.stem), refused))
         else:
-            found.append(Submission(arg, _nbgrader_student(arg) or arg.stem, refused))
+            found.append(Submission(arg, _nbgrader_place(arg)[1] or arg.stem, refused))
     if regex is None:
-        _no_student_twice(found)
-        return found
+        return _no_student_twice(found)
     named = []
     for sub in found:
         match = regex.search(sub.path.as_posix())

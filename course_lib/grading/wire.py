@@ -9,6 +9,7 @@ statuses, at most ``MAX_RESULT_BYTES``) and raises ValueError for anything else.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -48,6 +49,8 @@ def _checked(doc: Any, spec: dict[str, Any], what: str) -> dict:
     for key, types in spec.items():
         if not isinstance(doc[key], types) or isinstance(doc[key], bool):
             raise ValueError(f"{what}'s {key} is a {type(doc[key]).__name__}")
+        if isinstance(doc[key], float) and not math.isfinite(doc[key]):  # 1e999 parses as inf
+            raise ValueError(f"{what}'s {key} is not a finite number")
     return doc
 
 
