@@ -9,8 +9,10 @@ JSON. The same class (classroom.py's mix, plus an attacker that tries to kill ev
 can see and to reach the scheduler) grades to byte-identical reports, CSV and feedback pages
 through ``--scheduler`` as locally, and the attack touches nothing; a worker killed mid-run
 (``kill -9``) loses nothing, and only the work it lost is graded again, on the other worker; an
-interrupted client (Ctrl-C) rerun with the same ``--json`` grades only what was unfinished (counted from the workers' own start events); a submission whose worker dies every
-time it is tried is reported as not graded after a bounded number of tries.
+interrupted client (Ctrl-C; two submissions held back on the workers so that it cannot finish
+first) rerun with the same ``--json`` grades only what was unfinished (counted from the workers'
+own start events); a submission whose worker dies every time it is tried is reported as not
+graded after a bounded number of tries.
 """
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ except OSError as err:
     print('no scheduler:', err)
 """
 ALLOWED_FAILURES = 1  # a task is given up when its worker has died twice
+HOLD_LIMIT = 600  # seconds a held task waits at most for its release (Starts.hold)
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +109,15 @@ def remote(cluster, certs) -> list[str]:
 
 
 class Starts:
-    """The grading tasks' start events, as the workers log them (see course_lib.grading.cluster)."""
+    """The grading tasks' start events, as the workers log them (see course_lib.grading.cluster);
+    a worker is killed when ``kill_when`` says so, and submissions can be held back (``hold``)."""
 
     def __init__(self, cluster):
         self.client = Client(cluster.address, security=cluster.security, set_as_default=False)
         self.events: list[dict] = []
         self.kill_when = lambda event: False
         self.killed: list[int] = []
+        self.holding = False
         self.lock = threading.Lock()
         self.client.subscribe_topic(TOPIC, self._on)
 
@@ -127,10 +132,44 @@ class Starts:
     def graded_since(self, mark: int) -> list[str]:
         """Labels of the submissions whose grading started after event ``mark``."""
         time.sleep(1.0)  # events travel through the scheduler
+        return self.labels(mark)
+
+    def labels(self, mark: int = 0) -> list[str]:
+        """Labels of the submissions whose grading started after event ``mark``, as seen so far."""
         with self.lock:
             return [e["label"] for e in self.events[mark:] if e["number"] >= 0]
 
+    def hold(self, labels: set[str]) -> None:
+        """Make each worker's task for a submission in ``labels`` wait, once it has logged its
+        start, until :meth:`release`: the worker's only thread waits with it."""
+        def install(dask_worker, labels=frozenset(labels)):
+            log_event = dask_worker.log_event
+            released = threading.Event()
+
+            def log_then_wait(topic, msg):
+                log_event(topic, msg)
+                if topic == TOPIC and msg.get("label") in labels:
+                    released.wait(HOLD_LIMIT)
+
+            log_then_wait.release = released.set
+            dask_worker.log_event = log_then_wait
+
+        self.client.run(install)
+        self.holding = True
+
+    def release(self) -> None:
+        """Let the held tasks go on, and hold nothing from now on."""
+        def uninstall(dask_worker):
+            held = vars(dask_worker).pop("log_event", None)
+            if held is not None:
+                held.release()
+
+        self.client.run(uninstall)
+        self.holding = False
+
     def close(self) -> None:
+        if self.holding:
+            self.release()
         self.client.close()
 
 
@@ -324,19 +363,24 @@ def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_di
 
 
 def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, remote, starts, tmp_path):
+    # Both workers wait in these two once they start them: the run cannot finish before Ctrl-C,
+    # and nothing else starts, so every start of the interrupted run is counted before the rerun.
+    held = {"student_06", "student_07"}
+    starts.hold(held)
     journal = tmp_path / "grades.json.journal"
     proc = grade(class_dir, tmp_path, *remote, wait=False)
     deadline = time.monotonic() + 300
-    while not (journal.exists() and len(journal.read_text().splitlines()) >= 3):
+    while not (held <= set(starts.labels()) and journal.exists() and len(journal.read_text().splitlines()) >= 3):
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     _, err = proc.communicate(timeout=120)
+    starts.release()
     assert proc.returncode == 130, err
     assert "rerun the same command" in err
     assert not (tmp_path / "grades.json").exists()
     finished = {json.loads(line)["report"]["student"] for line in journal.read_text().splitlines()}
-    assert 3 <= len(finished) < N
+    assert len(finished) >= 3 and finished.isdisjoint(held), finished
 
     mark = len(starts.events)
     done = grade(class_dir, tmp_path, *remote)

@@ -122,6 +122,13 @@ def test_a_cell_that_ignores_the_interrupt_is_stopped(sandbox):
     assert reply.status == "stuck"
 
 
+def test_a_cell_interrupted_before_it_starts_times_out_and_is_not_stuck(sandbox):
+    # What is left of a deadline can be shorter than the worker takes to enter the cell (its
+    # first cell here; a busy machine or the submission's own processes elsewhere).
+    reply = sandbox.run("import time\ntime.sleep(60)", 0.01)
+    assert reply.status == "timeout"
+
+
 def test_a_huge_message_on_the_pipe_is_refused(sandbox):
     reply = sandbox.run("import os, struct, sys\nfd = int(sys.argv[-1])\n"
                         "os.write(fd, struct.pack('>Q', 300 << 20) + b'{')", 10)

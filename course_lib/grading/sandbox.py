@@ -49,6 +49,7 @@ PACKAGE_DIR = Path(course_lib.__file__).resolve().parent
 INNER_LIB = "/opt/course_lib"
 INNER_HOME = "/home/student"
 PASS_ENV = ("LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+INTERRUPT_EVERY = 0.5  # seconds between the SIGINTs to a cell that has not answered (Sandbox._interrupt)
 LAUNCH = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
 
 
@@ -469,11 +470,7 @@ class Sandbox:
             return Reply("protocol", {}, "it stopped reading the grader's messages")
         reply = self._receive(time.monotonic() + timeout)
         if reply.status == "timeout":
-            try:
-                os.kill(self.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
-            late = self._receive(time.monotonic() + self.interrupt_grace)
+            late = self._interrupt()
             if late.status == "ok":
                 return Reply("timeout", late.data)
             return Reply("stuck" if late.status == "timeout" else late.status, {}, late.why)
@@ -482,6 +479,24 @@ class Sandbox:
         if reply.status == "ok":
             return Reply("error" if reply.data.get("status") != "ok" else "ok", reply.data)
         return reply
+
+    def _interrupt(self) -> Reply:
+        """Interrupt the running cell (SIGINT, as Jupyter does) and wait ``interrupt_grace``
+        seconds for the worker's reply; ``timeout`` when none came.
+
+        The worker drops a SIGINT that lands before it has entered the cell, which happens when a
+        short limit (what is left of the deadline) runs out while a busy machine, or the
+        submission's own processes, keep it from starting the cell. So the signal is sent again
+        every ``INTERRUPT_EVERY`` seconds of the grace: only a cell that ignores them all is stuck."""
+        end = time.monotonic() + self.interrupt_grace
+        while True:
+            try:
+                os.kill(self.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+            late = self._receive(min(end, time.monotonic() + INTERRUPT_EVERY))
+            if late.status != "timeout" or time.monotonic() >= end:
+                return late
 
     def exit_description(self) -> str:
         """How the worker ended, as far as the grader can tell."""

@@ -60,8 +60,7 @@ class Attack:
     """One submission and the grade it must get.
 
     ``statuses`` maps grade_id to a status or a set of allowed ones; ``error`` is a substring of
-    the report's error, or a tuple of such, any of which will do (None: there must be none; ANY:
-    not checked); ``messages`` maps grade_id
+    the report's error (None: there must be none; ANY: not checked); ``messages`` maps grade_id
     to a substring of that test's message. ``xfail`` says why the attack currently succeeds.
     """
 
@@ -820,9 +819,8 @@ def attacks01() -> list[Attack]:
 
     # 3. denial of service (heavy ones first, each followed by a bystander)
     add("fork_bomb", lambda c: sub01(after={"ex_softmax_check": [FORK_BOMB, SLEEP, SLEEP, SLEEP]}),
-        # Stopped by the deadline, or (on a loaded machine) by the cell timeout first: both end it.
-        (2, {"ex_softmax_check": P, **{g: {F, N} for g in TESTS01[1:]}}),
-        error=("deadline", "ignored the interrupt"))
+        # its processes slow its own worker down, whatever the load: the deadline still ends it
+        (2, {"ex_softmax_check": P, **{g: N for g in TESTS01[1:]}}), error="deadline")
     add("bystander_fork_bomb", _honest, honest_score)
     add("cpu_hog", lambda c: sub01(cross=CPU_HOG), expect01(2, softmax=P),
         messages={"ex_cross_entropy_check": "RT-CPU"})
