@@ -54,7 +54,7 @@ def test_grader_exits_zero_and_reports_are_small_and_complete(graded):
     assert len(json.dumps(doc)) < 100_000, "outputs must never reach the report"
     assert max(len(t["message"]) for s in doc["submissions"] for t in s["tests"]) < 1000
     assert by_case["correct"]["manual_max_score"] == 3
-    assert by_case["untouched"]["tests"][0]["message"] == ("`square` not solved yet: replace `raise "
+    assert by_case["untouched"]["tests"][0]["message"] == ("square: not solved yet: replace `raise "
                                                            "NotImplementedError()` with your code")
     assert by_case["visible_tests_only"]["tests"][0]["message"] == "AssertionError: square(-4) should be 16"
     assert by_case["loop_in_solution_cell"]["tests"][0]["message"] == "not run: solution cell 'square' timed out"

@@ -74,8 +74,8 @@ def _message(data: dict) -> str:
     ename, evalue = str(data.get("ename", "Error")), str(data.get("evalue", "")).strip()
     if ename == "NotImplementedError" and not evalue:
         frames = re.findall(r", in (\S+)\n", str(data.get("traceback", "")))
-        where = f"`{frames[-1]}` " if frames and frames[-1] != "<module>" else ""
-        return f"{where}not solved yet: replace `raise NotImplementedError()` with your code"
+        where = f"{frames[-1]}: " if frames and frames[-1] != "<module>" else ""
+        return f"{where}not solved yet: replace `raise NotImplementedError()` with your code"  # as checks.call
     text = f"{ename}: {evalue}" if evalue else ename
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
