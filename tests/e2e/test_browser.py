@@ -46,9 +46,27 @@ def stored_progress_bars(path: Path) -> int:
     return stored_widget_models(path).count("FloatProgressModel")
 
 
-# nbval already runs every lesson; the browser reruns those whose explorers a student clicks
-# (a rerun is what makes them answer), and shows the others as stored.
-EXPLORER_LESSONS = [p for p in LESSONS if EXPLORER_MODELS & set(stored_widget_models(p))]
+def explorers(path: Path) -> set[str]:
+    """The course_lib.widgets explorers a lesson imports (``disk_explorer``, ...)."""
+    code = "".join("".join(c["source"]) for c in stored_cells(path) if c["cell_type"] == "code")
+    imports = re.findall(r"from course_lib\.widgets\.\w+ import ([\w, ]+)", code)
+    return {name.strip() for line in imports for name in line.split(",") if name.strip().endswith("_explorer")}
+
+
+def _first_per_explorer(lessons: list[Path]) -> list[Path]:
+    """The lessons with a stored explorer whose explorers no earlier one of them has."""
+    chosen, covered = [], set()
+    for path in lessons:
+        if EXPLORER_MODELS & set(stored_widget_models(path)) and explorers(path) - covered:
+            chosen.append(path)
+            covered |= explorers(path)
+    return chosen
+
+
+# nbval already runs every lesson; the browser reruns the first lesson of each explorer, whose
+# widgets a student clicks (a rerun is what makes them answer), and shows the others as stored
+# (lesson 6's explorer is lesson 4's).
+EXPLORER_LESSONS = _first_per_explorer(LESSONS)
 SHOWN_LESSONS = [p for p in LESSONS if p not in EXPLORER_LESSONS]
 
 
