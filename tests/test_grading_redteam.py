@@ -32,7 +32,15 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 if sandbox_problem():
     pytest.skip(f"no sandbox here: {sandbox_problem()}", allow_module_level=True)
 
-TIMEOUT, DEADLINE, MEMORY_MB = 6, 12, 1024
+MEMORY_MB = 1024
+# --timeout and --deadline (s) of each grade call. 01's denial-of-service attacks last until a
+# limit ends them, so its limits are short, yet several times what an honest classmate graded next
+# to a fork bomb needs on a loaded machine (its slowest cell, the setup importing torch, takes ~2 s
+# and its whole run ~3 s); 'stuck' must reach its cell within the deadline less one timeout.
+LIMITS01 = (8, 14)
+# No submission of 04 is meant to meet a limit: generous ones keep the source's reference run and
+# honest04 clear of them whatever the load, at no cost.
+LIMITS04 = (60, 120)
 SITE = Path(sysconfig.get_paths()["purelib"])
 CLASSMATE_NAMES = ("honest", "classmate", "classmate_late")
 BYSTANDERS = ("honest", "bystander_fork_bomb", "bystander_memory_hog", "honest04")
@@ -131,9 +139,10 @@ def _pwned_files() -> list[str]:
 
 
 class Graded:
-    """One grade call and everything observed around it."""
+    """One grade call, with ``limits`` as its --timeout and --deadline, and everything observed around it."""
 
-    def __init__(self, source: Path, attacks: list[rt.Attack], root: Path, feedback: bool = False):
+    def __init__(self, source: Path, attacks: list[rt.Attack], root: Path, limits: tuple[int, int],
+                 feedback: bool = False):
         self.attacks = {a.name: a for a in attacks}
         self.secret = f"rt-secret-{os.urandom(8).hex()}"
         self.ssh_key = f"FAKE-SSH-KEY-{os.urandom(8).hex()}"
@@ -154,8 +163,9 @@ class Graded:
         self.pwned_before = _pwned_files()
         env = {**os.environ, "HOME": str(self.ctx.home), "GRADER_SECRET_TOKEN": self.secret,
                "OMP_NUM_THREADS": "1"}
+        timeout, deadline = limits
         cmd = [sys.executable, "-m", "course_lib", "grade", "--source", str(source), "--jobs", "2",
-               "--timeout", str(TIMEOUT), "--deadline", str(DEADLINE), "--memory-mb", str(MEMORY_MB),
+               "--timeout", str(timeout), "--deadline", str(deadline), "--memory-mb", str(MEMORY_MB),
                "--json", str(self.ctx.reports[0]), "--csv", str(self.ctx.reports[1])]
         self.feedback = root / "feedback" if feedback else None
         if self.feedback:
@@ -209,12 +219,13 @@ class Graded:
 
 @pytest.fixture(scope="module")
 def graded01(tmp_path_factory):
-    return Graded(rt.SOURCE01, rt.attacks01(), tmp_path_factory.mktemp("redteam01"))
+    return Graded(rt.SOURCE01, rt.attacks01(), tmp_path_factory.mktemp("redteam01"), LIMITS01)
 
 
 @pytest.fixture(scope="module")
 def graded04(tmp_path_factory):
-    return Graded(rt.SOURCE04, rt.attacks04(), tmp_path_factory.mktemp("redteam04"), feedback=True)
+    return Graded(rt.SOURCE04, rt.attacks04(), tmp_path_factory.mktemp("redteam04"), LIMITS04,
+                  feedback=True)
 
 
 def _params(attacks):
