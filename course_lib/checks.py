@@ -44,7 +44,8 @@ Properties = Sequence[tuple[str, Callable[[np.ndarray], bool]]]
 OBSERVERS: list[Callable[[str, str, Any, dict], None]] = []
 #: False: messages say what differs and nothing else (no hint, no "fix exercise N first").
 DIAGNOSE = True
-NOT_SOLVED = "not solved yet: replace `raise NotImplementedError()` with your code"
+REPLACE_STUB = "replace `raise NotImplementedError()` with your code"
+NOT_SOLVED = f"not solved yet: {REPLACE_STUB}"  # also what the grader's reports say
 
 
 def _observe(kind: str, exercise: str, got: Any, **params: Any) -> None:
@@ -136,8 +137,8 @@ def _show_not_solved(shell: Any, etype: type, value: BaseException, tb: types.Tr
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return
     dependencies.not_solved(stub)
-    shell._showtraceback(etype, value, [f"\x1b[1;31mNot solved yet\x1b[0m \x1b[1m{stub}\x1b[0m: replace "
-                                        "`raise NotImplementedError()` with your code, then run this cell again"])
+    shell._showtraceback(etype, value, [f"\x1b[1;31mNot solved yet\x1b[0m \x1b[1m{stub}\x1b[0m: {REPLACE_STUB}, "
+                                        "then run this cell again"])
 
 
 def _same(got: np.ndarray, value: Any, rtol: float, atol: float) -> bool:

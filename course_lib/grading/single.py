@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from ..checks import NOT_SOLVED
 from ..exercises import nbgrader_meta
 from .assemble import LEFT_AS_IS, Plan, Step, assemble, plan_from
 from .feedback import PAGE_HEAD, feedback_page
@@ -75,7 +76,7 @@ def _message(data: dict) -> str:
     if ename == "NotImplementedError" and not evalue:
         frames = re.findall(r", in (\S+)\n", str(data.get("traceback", "")))
         where = f"{frames[-1]}: " if frames and frames[-1] != "<module>" else ""
-        return f"{where}not solved yet: replace `raise NotImplementedError()` with your code"  # as checks.call
+        return f"{where}{NOT_SOLVED}"  # as checks.call says it
     text = f"{ename}: {evalue}" if evalue else ename
     return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + " [...]"
 
