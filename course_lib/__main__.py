@@ -1,4 +1,4 @@
-"""Command line: ``python -m course_lib build-exercises | grade | gradebook | check | cluster-certs``.
+"""Command line: ``python -m course_lib build-exercises | grade | gradebook | check | cluster-certs | site``.
 
 Also installed as ``course``.
 
@@ -13,6 +13,7 @@ Also installed as ``course``.
                                    [--roster LMS_EXPORT.csv --roster-key COLUMN] --csv gradebook.csv
     python -m course_lib check NOTEBOOK.ipynb [--timeout 30]
     python -m course_lib cluster-certs CERTS
+    python -m course_lib site DEST
 
 Exit status: ``build-exercises`` 0 when done or in sync, 1 when out of sync (``--check``, each
 stale file listed) or a source notebook is malformed. ``grade`` 0 whenever it produced reports,
@@ -24,7 +25,8 @@ given twice in nbgrader's layout); 130 when interrupted
 (finished results are kept: rerun the same command to grade the rest). ``gradebook`` 0 when written, 1 when a report, the
 manual points or the roster are wrong (each problem listed with its line).
 ``check`` 0 when every visible check passes, 1 otherwise. ``cluster-certs`` 0 when written, 1 when
-a certificate file is already there.
+a certificate file is already there. ``site`` 0 when the site is built, 1 when it cannot be
+(DEST is a folder it did not build, a broken link or image, MathJax not installed).
 """
 from __future__ import annotations
 
@@ -233,6 +235,18 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _site(args: argparse.Namespace) -> int:
+    from .site import SiteError, build_site
+
+    try:
+        pages = build_site(args.dest)
+    except SiteError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"site with {len(pages)} pages in {args.dest}; open it with: python -m http.server -d {args.dest}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__.splitlines()[0])
@@ -286,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default: 30)")
     t = sub.add_parser("cluster-certs", help="make the mutual-TLS certificates of a grading cluster")
     t.add_argument("folder", help="where to write ca.pem, node.pem/.key and client.pem/.key")
+    s = sub.add_parser("site", help="build the course as a static website from the stored notebooks "
+                       "(pip install -e .[site])")
+    s.add_argument("dest", help="folder for the site: new, empty, or a site built before")
     argv = sys.argv[1:] if argv is None else list(argv)
     if problem := _file_named_like_an_option(argv):
         parser.error(problem)
@@ -298,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         return _gradebook(args, k)
     if args.command == "cluster-certs":
         return _certs(args)
+    if args.command == "site":
+        return _site(args)
     return _check(args)
 
 
