@@ -76,13 +76,17 @@ TABLES = {
 }
 
 
-def load_data() -> dict[str, tuple[list, list]]:
-    """train (20,000) / val (5,000) / test (25,000): x lists of word-id arrays, c lists of labels.
-    The vocabulary comes from the 20,000 training reviews; test words outside it are ``.unk``."""
-    (x_tr, c_tr), (x_va, c_va), (_, w2i), _ = load_imdb(vocab_size=VOCAB)
+def load_data(vocab: int | None = VOCAB, full_train: bool = False) -> dict:
+    """train (20,000) / val (5,000) / test (25,000): x lists of word-id arrays, c lists of labels;
+    with ``full_train``, train is all 25,000 training reviews and val is empty. The vocabulary
+    (``vocab`` entries, None for every word) comes from the training reviews; test words outside
+    it are ``.unk``; ``data["words"]`` is its size."""
+    (x_tr, c_tr), (x_va, c_va), (i2w, w2i), _ = load_imdb(full_train, vocab_size=vocab)
+    if full_train:
+        return {"train": (x_tr, c_tr), "val": ([], []), "test": (x_va, c_va), "words": len(i2w)}
     _, (x_te, c_te), (i2w_all, _), _ = load_imdb(final=True)  # every training word kept
     to_ours = np.array([w2i.get(w, UNK) for w in i2w_all])
-    return {"train": (x_tr, c_tr), "val": (x_va, c_va),
+    return {"train": (x_tr, c_tr), "val": (x_va, c_va), "words": len(i2w),
             "test": ([to_ours[np.asarray(r, dtype=np.int64)] for r in x_te], c_te)}
 
 
