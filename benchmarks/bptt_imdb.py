@@ -21,19 +21,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from course_lib import nn as cnn
-from course_lib.data.batching import batch_by_tokens
-from course_lib.rnn import SentimentClassifier, evaluate, make_optimizer, train_epoch
-from course_lib.train import TrainingDiverged, check_finite
-from imdb_models import BEST, ELMAN, MAX_LEN, MAX_TOKENS, VOCAB, load_data, update_results
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import machine  # noqa: E402
+from course_lib import nn as cnn  # noqa: E402
+from course_lib.data.batching import batch_by_tokens  # noqa: E402
+from course_lib.rnn import SentimentClassifier, evaluate, make_optimizer, train_epoch  # noqa: E402
+from course_lib.train import TrainingDiverged, check_finite  # noqa: E402
+from imdb_models import BEST, ELMAN, MAX_LEN, MAX_TOKENS, VOCAB, load_data, update_results  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "bptt_imdb.json"
 RECIPES = {"rnn": {**BEST, **ELMAN}, "lstm": BEST}
@@ -181,10 +182,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     update_results(RESULTS, ("machine",), {
-        "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                     if line.startswith("model name")), platform.processor()),
-        "cores": os.cpu_count(), "torch": torch.__version__, "numpy": np.__version__,
-        "date": time.strftime("%Y-%m-%d"),
+        **machine(), "date": time.strftime("%Y-%m-%d"),
         "data": f"train 20,000 / validation 5,000 (load_imdb seed 0) / test 25,000; vocabulary "
                 f"{VOCAB:,}, reviews cut at {MAX_LEN} tokens, {MAX_TOKENS:,} tokens per step"})
     data = load_data()

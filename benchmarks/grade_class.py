@@ -21,20 +21,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 
-from course_lib.exercises import build_notebook, cell_role, read_notebook
-from course_lib.grading import Options, grade_submissions
-from course_lib.grading.cluster import DaskBackend, local_cluster
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.common import machine, write_json  # noqa: E402
+from course_lib.exercises import build_notebook, cell_role, read_notebook  # noqa: E402
+from course_lib.grading import Options, grade_submissions  # noqa: E402
+from course_lib.grading.cluster import DaskBackend, local_cluster  # noqa: E402
 
 
 def filled_copy(source: Path) -> nbformat.NotebookNode:
@@ -76,8 +76,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20, help="class size (default: 20)")
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
-    results: dict = {"source": args.source.name, "n": args.n, "machine": platform.processor() or platform.machine(),
-                     "cores": os.cpu_count(), "load_average_before": os.getloadavg()[0]}
+    results: dict = {"source": args.source.name, "n": args.n, "date": time.strftime("%Y-%m-%d %H:%M"),
+                     "machine": machine(), "load_average_before": os.getloadavg()[0]}
     opts = Options(timeout=args.timeout)
     with tempfile.TemporaryDirectory() as tmp:
         nb = filled_copy(args.source)
@@ -119,8 +119,7 @@ def main() -> None:
         f"{n} workers {m:.0f} min" for n, m in results["estimate_10000_minutes"].items()))
     print(f"load average {results['load_average_before']:.1f} -> {results['load_average_after']:.1f}")
     out = ROOT / "benchmarks/results/grade_class.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(out, results)
     print(f"written to {out.relative_to(ROOT)}")
 
 

@@ -2,11 +2,20 @@
 cache) and later (cached token array, vocabulary re-ranked for the split) loads.
 
 Run: python benchmarks/imdb_load.py   (uses $COURSE_DATA_DIR; a fresh temp cache)
-Prints wall and CPU seconds: on a shared machine the CPU time is the steadier number.
+Prints wall and CPU seconds: on a shared machine the CPU time is the steadier number. Writes
+them, the machine and the date to benchmarks/results/imdb_load.json.
 """
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.common import machine, write_json  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "imdb_load.json"
 
 
 def timed(fn) -> tuple[float, float]:
@@ -33,10 +42,13 @@ def main() -> None:
         results = []
         for name, fn in runs:
             wall, cpu = timed(fn)
-            results.append(wall)
+            results.append(dict(load=name, wall_s=wall, cpu_s=cpu))
             print(f"{name:52s} {wall:6.2f} s wall  {cpu:6.2f} s CPU")
-    print(f"speed-up of the cache: {results[0] / min(results[1:]):.1f}x (wall)")
+    walls = [r["wall_s"] for r in results]
+    print(f"speed-up of the cache: {walls[0] / min(walls[1:]):.1f}x (wall)")
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    write_json(RESULTS, dict(script="benchmarks/imdb_load.py", date=time.strftime("%Y-%m-%d %H:%M"),
+                             machine=machine(), load_average=os.getloadavg()[0], loads=results))
 
 
 if __name__ == "__main__":

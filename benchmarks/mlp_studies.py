@@ -28,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -39,6 +38,7 @@ import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import machine, write_json  # noqa: E402
 from course_lib import studies  # noqa: E402
 from course_lib.data import load_mnist  # noqa: E402
 from course_lib.mlp import MLP  # noqa: E402
@@ -105,16 +105,10 @@ STUDIES = {f.__name__: f for f in (wide_deep, weight_decay, hidden, early_stoppi
                                    confusion)}
 
 
-def machine() -> dict:
-    cpuinfo = Path("/proc/cpuinfo")
-    names = [line.split(":", 1)[1].strip() for line in
-             (cpuinfo.read_text().splitlines() if cpuinfo.exists() else [])
-             if line.startswith("model name")]
-    cpu = names[0] if names else platform.processor()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    return dict(cpu=cpu, cpus=os.cpu_count(), numpy=np.__version__, torch=torch.__version__,
-                threads=1, commit=commit)
+def commit() -> str:
+    """The checkout's commit, short form, that the study ran on."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
 
 
 def markdown(r: dict) -> str:
@@ -128,7 +122,7 @@ def markdown(r: dict) -> str:
                  + " and ".join(f"{pct(cf['recall'][k])} ({k})" for k in worst)
                  + f" to {pct(max(cf['recall']))} ({int(np.argmax(cf['recall']))}); most frequent "
                  "mistakes " + ", ".join(f"{i}→{j} ({n})" for i, j, n in cf["top_confusions"][:3])
-                 + " | — |")
+                 + " | — | `mlp_studies.json` |")
     for recipe, ref in (("course", "D: PyTorch 150 vs 70 epochs, 0.65 vs 0.24 s per epoch"),
                         ("report D", "D: 98.58 ± 0.68%")):
         t = r["twins"][recipe]
@@ -138,18 +132,18 @@ def markdown(r: dict) -> str:
             f"| {pct(n['val_acc'][-1])} vs {pct(th['val_acc'][-1])} validation, 97% from epoch "
             f"{n['epoch_reaching']} vs {th['epoch_reaching']}; {1e3 * n['s_per_epoch']:.1f} vs "
             f"{1e3 * th['s_per_epoch']:.1f} ms per epoch (torch "
-            f"{th['s_per_epoch'] / n['s_per_epoch']:.1f}×) | {ref} |")
+            f"{th['s_per_epoch'] / n['s_per_epoch']:.1f}×) | {ref} | `mlp_studies.json` |")
     for study, key, label in (("weight_decay", "weight_decay", "L2 λ"), ("hidden", "hidden", "hidden units")):
         s = r[study]
         rows = "; ".join(f"{x[key]:g}: {pct(x['val_acc'])} ({100 * x['gap']:.1f})" for x in s["rows"])
         net = f"784-{s['hidden']}-10, " if study == "weight_decay" else "784-h-10, "
         lines.append(f"| 6 | {label} sweep, {net}{s['n_train']:,} images, {s['epochs']} epochs: "
-                     f"val acc (train − val gap, points) | {rows} | B |")
+                     f"val acc (train − val gap, points) | {rows} | B | `mlp_studies.json` |")
     e = r["early_stopping"]
     lines.append(f"| 6 | early stopping on the validation loss, 784-{e['hidden']}-10, {e['n_train']:,} "
                  f"images, up to {e['max_epochs']} epochs, patience {e['patience']} | best epoch "
                  f"{e['best_epoch']}, stopped after {e['stopped_after']}: test {pct(e['test_acc_best'])}"
-                 f" (trained to the end: {pct(e['test_acc_last'])}) | — |")
+                 f" (trained to the end: {pct(e['test_acc_last'])}) | — | `mlp_studies.json` |")
     w = r["wide_deep"]
     depths = w["depths"]
     lines += ["", "| parameters | " + " | ".join(f"{d} hidden layer{'s' * (d > 1)}" for d in depths)
@@ -179,10 +173,10 @@ def main() -> None:
         seconds = time.perf_counter() - start
         results[name] = dict(result, seconds=round(seconds, 1), load_before=load_before,
                              load_after=os.getloadavg()[0], date=time.strftime("%Y-%m-%d %H:%M"),
-                             machine=machine(), script="benchmarks/mlp_studies.py")
+                             machine=machine(), commit=commit(), script="benchmarks/mlp_studies.py")
         print(f"{name}: {seconds:.0f} s, load {load_before:.1f} -> {os.getloadavg()[0]:.1f}",
               flush=True)
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")  # after each study: a crash keeps the rest
+        write_json(RESULTS, results)  # after each study: a crash keeps the rest
 
 
 if __name__ == "__main__":

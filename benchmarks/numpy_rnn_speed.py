@@ -33,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import machine, write_json  # noqa: E402  (imports neither numpy nor torch)
+
 RESULTS = ROOT / "benchmarks/results/numpy_rnn_speed.json"
 VOCAB, EMB, HIDDEN, B, T = 20_000, 200, 200, 32, 256
 DROPOUT, LR, CLIP = 0.5, 2e-3, 1.0
@@ -134,8 +136,6 @@ def main() -> None:
     if args.worker:
         print("RESULT " + json.dumps(worker(args.worker, kinds, args.batches, args.repeats)))
         return
-    from benchmarks.numpy_vs_torch import machine
-
     print(f"{os.cpu_count()} CPUs; one fresh process per thread count; seconds per {args.batches} "
           f"steps of {B} x {T} tokens, median of {args.repeats}\n")
     results = {"script": "benchmarks/numpy_rnn_speed.py", "date": time.strftime("%Y-%m-%d %H:%M"),
@@ -158,8 +158,7 @@ def main() -> None:
     print("NumPy / torch epoch time: " + "; ".join(
         f"{kind} " + ", ".join(f"{t} thread(s) {r:.2f}" for t, r in by_t.items())
         for kind, by_t in results["ratio"].items()))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

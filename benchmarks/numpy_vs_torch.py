@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -31,6 +30,9 @@ from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.common import machine, write_json  # noqa: E402  (imports neither numpy nor torch)
+
 RESULTS = ROOT / "benchmarks/results/numpy_vs_torch.json"
 N_TRAIN, N_TEST, LR = 60_000, 10_000, 0.01
 
@@ -55,7 +57,6 @@ def worker(threads: int, batch_sizes: list[int], repeats: int, batch1_subset: in
     import numpy as np
     import torch
     torch.set_num_threads(threads)
-    sys.path.insert(0, str(ROOT))
     from course_lib import nn
     from course_lib.timing import median_seconds, numpy_epoch, torch_epoch
     from course_lib.train import fit
@@ -121,17 +122,6 @@ def worker(threads: int, batch_sizes: list[int], repeats: int, batch1_subset: in
                           "ratio": inf["numpy"] / inf["torch"]}}
 
 
-def machine() -> dict:
-    import numpy
-    import torch
-    cpu, info = platform.processor(), Path("/proc/cpuinfo")
-    if info.exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version(),
-            "numpy": numpy.__version__, "torch": torch.__version__}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
@@ -151,7 +141,7 @@ def main() -> None:
                "date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
                "model": "Sequential(Linear(784, 300), ReLU(), Linear(300, 10)), library defaults "
                         "(float32) on both sides; SGD lr 0.01, cross-entropy",
-               "repeats": args.repeats, "threads": {}}
+               "n_train": N_TRAIN, "n_test": N_TEST, "repeats": args.repeats, "threads": {}}
     for t in (int(t) for t in args.threads.split(",")):
         env = dict(os.environ, OMP_NUM_THREADS=str(t), OPENBLAS_NUM_THREADS=str(t),
                    MKL_NUM_THREADS=str(t))
@@ -168,8 +158,7 @@ def main() -> None:
     results["ratio_at_batch_128"] = at_128
     print("NumPy / PyTorch epoch time at batch 128: "
           + ", ".join(f"{t} thread(s) {r:.2f}" for t, r in at_128.items()))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_json(RESULTS, results)
     print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

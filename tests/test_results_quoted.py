@@ -1,0 +1,216 @@
+"""Every number the README's "Results and performance" section quotes is in the results file it
+cites, rounded as printed; the machine it names is the one the files recorded.
+
+The section is read as units: a table row, a bullet, or a paragraph. A unit's results files are
+the ones it names (``benchmarks/results/X.json``, `` `X.json` `` in a table's "results file"
+column, or the command ``benchmarks/X.py`` whose file is ``X.json``), together with those of
+the paragraph it sits under (a paragraph that names files starts a block that lasts until the
+next such paragraph), except for a table row that names its own. A number is backed when some
+value in those files, as it is or scaled as a percentage, milliseconds or minutes, prints as the
+README prints it. Not checked: code spans, network shapes (784-300-10), the lesson column and
+the "report" columns, which quote reports A–E; ``NOT_MEASURED`` lists the few numbers in the
+prose that are targets or names.
+
+A number with no file behind it yet must be listed in ``KNOWN_UNBACKED`` with the command that
+will write it: a new unbacked number fails, and so does a listed one that a file now backs.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+# What the reports A–E measured, quoted beside this project's results (not results of its own).
+REPORT_NUMBERS = {"84.55", "85.62", "82.76", "75.33", "98.58", "0.68", "150", "70"}
+
+# The start of a unit → (numbers in it that are not measurements, what they are).
+NOT_MEASURED = {
+    "- Speed: the NumPy RNN takes": ("1.5", "the target it was written to meet"),
+    "**Grading**": ("01", "the exercise set's number"),
+}
+
+# The start of a unit → (numbers in it that no results file holds yet, how they will be backed).
+KNOWN_UNBACKED = {
+    "**NumPy framework vs PyTorch**": (
+        "60,000", "python benchmarks/numpy_vs_torch.py (its file now records n_train)"),
+    "The target (batch 128": (
+        "15 1.50 0.73 235,200 7",
+        "none: earlier runs of numpy_vs_torch.py on code since changed (float64 layers, the "
+        "removed tricks) kept no results file; rerun that code to back them, or drop them"),
+    "- **Report C's setup, rerun**": (
+        "2,739", "python benchmarks/imdb_search.py (report C's batches, measured on its data)"),
+    "- **The LSTM passes 88%": (
+        "88.25", "none: the figure this table used to show (README of commit 795255a), retired"),
+    "- In float64 the twins are one run": (
+        "25 1,700", "tests/test_nn_text_classifier.py (25 steps); 1,700: 3 epochs of steps, by hand"),
+    "Lesson 10's CI-sized run": (
+        "6,000 32 76.6 70.9 71.0 79.3",
+        "the stored outputs of notebooks/10_recurrent_sentiment.ipynb (FULL = False); no "
+        "results file"),
+    "The cluster adds no measurable cost": (
+        "2.5 0.79 0.82 1.05",
+        "2.5: 200 x the 2-job rate, worked out by hand; 0.79 / 0.82: git show "
+        "f59e5eb:benchmarks/results/grade_class.json (an earlier file); 1.05: no file kept"),
+    "**Test suite.**": (
+        "1,960 12 51 13 6 16 48", ".ci/run on a fresh clone (its log, not a results file)"),
+}
+
+CPU_NAMES = re.compile(r"AMD EPYC|Intel\b[^,;.)]*|Skylake[-\w]*|Cascade Lake|Ice Lake|Ryzen \w+")
+NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w])")
+SHAPE = re.compile(r"\b\d+(?:-(?:\d+|h))+\b")  # network shapes: 784-300-10, 784-h-10
+SCALES = (1, 100, 1000, 1 / 60)  # as printed: plain, percent, milliseconds, minutes
+
+
+def section() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("\n## Results and performance\n", 1)[1].split("\n## ", 1)[0]
+
+
+def units(text: str) -> list[str]:
+    """Table rows, bullets and paragraphs, each joined into one line."""
+    out: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        start = len(out)
+        for line in paragraph.splitlines():
+            if len(out) == start or line.startswith(("|", "- ")):
+                out.append(line.strip())
+            else:
+                out[-1] += " " + line.strip()
+    return out
+
+
+def named_files(unit: str) -> set[str]:
+    """The results files a unit names, by stem: X.json itself or the script benchmarks/X.py."""
+    stems = set(re.findall(r"(?<![\w<>])([a-z][a-z0-9_]*)\.json", unit))  # not lesson_NN_full
+    scripts = re.findall(r"benchmarks/(\w+)\.py", unit)
+    return stems | {s for s in scripts if (RESULTS / f"{s}.json").exists()}
+
+
+def values(obj) -> list[float]:
+    """Every number in a JSON value: its numbers, and those written inside its strings and keys."""
+    if isinstance(obj, dict):
+        return [v for key, item in obj.items() for v in values(key) + values(item)]
+    if isinstance(obj, list):
+        return [v for item in obj for v in values(item)]
+    if isinstance(obj, bool) or obj is None:
+        return []
+    if isinstance(obj, (int, float)):
+        return [float(obj)]
+    return [float(n.replace(",", "")) for n in NUMBER.findall(str(obj))]
+
+
+def load(stem: str) -> list[float]:
+    path = RESULTS / f"{stem}.json"
+    return values(json.loads(path.read_text())) if path.exists() else []
+
+
+def printed(number: str, candidates: list[float]) -> bool:
+    """Whether some candidate, at some scale, rounds to ``number`` as the README wrote it."""
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    target = number.replace(",", "")
+    return any(f"{abs(v) * s:.{decimals}f}" == target for v in candidates for s in SCALES)
+
+
+def quoted_numbers(unit: str, header: list[str] | None) -> list[str]:
+    """The numbers of a unit that must be backed: no code, no network shapes, no report column."""
+    if header is not None:
+        cells = unit.strip("|").split("|")
+        unit = "|".join(c for c, h in zip(cells, header)
+                        if h != "lesson" and "report" not in h and "file" not in h)
+    unit = SHAPE.sub(" ", re.sub(r"`[^`]*`", " ", unit))
+    return [n for n in NUMBER.findall(unit) if n not in REPORT_NUMBERS]
+
+
+def audit() -> list[tuple[str, set[str], list[str]]]:
+    """(unit, its results files, its numbers that none of them backs) for every unit."""
+    block: set[str] = set()
+    header: list[str] | None = None
+    report = []
+    for unit in units(section()):
+        own = named_files(unit)
+        if unit.startswith("|"):
+            cells = [c.strip() for c in unit.strip("|").split("|")]
+            if set("".join(cells)) <= set("-: "):
+                continue
+            if header is None or len(cells) != len(header):
+                header = cells  # a table's first row
+                continue
+        else:
+            header = None
+            if own and not unit.startswith("- "):
+                block = own
+        files = own if unit.startswith("|") and own else own | block
+        candidates = [v for stem in files for v in load(stem)]
+        missing = [n for n in quoted_numbers(unit, header) if not printed(n, candidates)]
+        report.append((unit, files, missing))
+    return report
+
+
+def listed(unit: str, table: dict[str, tuple[str, str]]) -> set[str]:
+    """The numbers ``table`` lists for ``unit``."""
+    return {n for start, (numbers, _) in table.items() if unit.startswith(start)
+            for n in numbers.split()}
+
+
+def test_every_quoted_number_is_in_its_results_file():
+    unbacked = []
+    for unit, files, missing in audit():
+        extra = set(missing) - listed(unit, KNOWN_UNBACKED) - listed(unit, NOT_MEASURED)
+        if extra:
+            unbacked.append(f"{unit[:70]!r} ({', '.join(sorted(files)) or 'no file'}): "
+                            f"{' '.join(sorted(extra))}")
+    assert not unbacked, ("numbers the README quotes that no results file it cites holds "
+                          "(back them, or list them in KNOWN_UNBACKED):\n" + "\n".join(unbacked))
+
+
+def test_known_unbacked_numbers_are_still_unbacked():
+    """Once a file backs a listed number, the list must shrink (and a stale entry goes). Small
+    whole numbers (an epoch count, a seed) are left alone: some value matches them by chance."""
+    found = {}
+    for unit, _, missing in audit():
+        for start in KNOWN_UNBACKED:
+            if unit.startswith(start):
+                found[start] = set(missing)
+    for start, (numbers, _) in KNOWN_UNBACKED.items():
+        assert start in found, f"KNOWN_UNBACKED names a unit the README no longer has: {start!r}"
+        backed = {n for n in set(numbers.split()) - found[start] if len(n.strip("0.,")) > 2}
+        assert not backed, f"now backed, remove from KNOWN_UNBACKED[{start!r}]: {sorted(backed)}"
+
+
+def test_the_machine_named_is_the_one_the_files_recorded():
+    recorded = set()
+    for path in RESULTS.glob("*.json"):
+        text = json.dumps(json.loads(path.read_text()).get("machine", ""))
+        recorded |= set(CPU_NAMES.findall(text))
+    named = set(CPU_NAMES.findall(section()))
+    assert named, "the section should say which machine the numbers came from"
+    assert named <= recorded, f"named in the README but recorded by no results file: {named - recorded}"
+
+
+@pytest.mark.parametrize("number, candidates, expected", [
+    ("98.18", [0.9818], True), ("98.2", [0.9818], True), ("98.19", [0.9818], False),
+    ("1,958", [1958], True), ("2.2", [0.0022], True), ("1.86", [111.6], True),
+    ("1.1", [-0.011], True), ("3", [2.6], True), ("3", [2.4], False),
+])
+def test_a_number_is_backed_when_a_value_prints_as_it(number, candidates, expected):
+    assert printed(number, candidates) is expected
+
+
+def test_units_numbers_and_sources_are_read_as_the_readme_means_them():
+    text = ("**A study** (`python benchmarks/mlp_studies.py`): 784-300-10, 97.5% here.\n\n"
+            "| lesson | result | reference report |\n|---|---|---|\n| 3 | 98.1% | E: 96.32% |\n\n"
+            "- a bullet, wrapped\n  onto two lines: 1,000 images")
+    assert units(text) == ["**A study** (`python benchmarks/mlp_studies.py`): 784-300-10, 97.5% here.",
+                           "| lesson | result | reference report |", "|---|---|---|",
+                           "| 3 | 98.1% | E: 96.32% |",
+                           "- a bullet, wrapped onto two lines: 1,000 images"]
+    assert named_files(units(text)[0]) == {"mlp_studies"}
+    assert quoted_numbers(units(text)[0], None) == ["97.5"]
+    assert quoted_numbers("| 3 | 98.1% | E: 96.32% |", ["lesson", "result", "reference report"]) \
+        == ["98.1"]
+    assert values({"a 0.5": [1, {"b": "lr 0.1, batch 32"}], "ok": True}) == [0.5, 1.0, 0.1, 32.0]
