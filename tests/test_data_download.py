@@ -14,6 +14,7 @@ from course_lib.data.download import RemoteFile, find_local, locate
 
 LABELS = mnist.FILES["test_labels"]
 REAL_DATA = os.environ.get("COURSE_DATA_DIR")  # read before a fixture hides it
+POLL_S = 0.02  # how often a test server checks for shutdown (the default half second is each test's wait)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -38,8 +39,7 @@ def served(tmp_path):
     root.mkdir()
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, args=(POLL_S,), daemon=True).start()
     yield root, f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
@@ -105,7 +105,7 @@ def test_connection_cut_mid_download_leaves_nothing(tmp_path, empty_env):
     (root / LABELS.name).write_bytes(_real_bytes(LABELS))
     handler = type("H", (_LyingLengthHandler,), {"directory_path": root})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(POLL_S,), daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/{LABELS.name}"
         with pytest.raises(DataError):

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,7 +50,9 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "solutions/01_softmax_cross_entropy.ipynb"
-N = 11  # classroom.py's 10, then the attacker
+# classroom.py's mix of 7 (01-05 answered: three usual mistakes, two right; 06 untouched; 07 not a
+# notebook), then the attacker: each kind of submission, and few, as every test grades the class
+N = 8
 ATTACK = """import os, signal, socket
 for pid in sorted(int(p) for p in os.listdir('/proc') if p.isdigit()):
     if pid != os.getpid():
@@ -119,10 +122,14 @@ class Starts:
         self.killed: list[int] = []
         self.holding = False
         self.lock = threading.Lock()
+        self.flushed: dict[str, threading.Event] = {}
         self.client.subscribe_topic(TOPIC, self._on)
 
     def _on(self, event: tuple[float, dict]) -> None:
         msg = event[1]
+        if "flush" in msg:
+            self.flushed[msg["flush"]].set()
+            return
         with self.lock:
             self.events.append(msg)
             if self.kill_when(msg):
@@ -130,8 +137,14 @@ class Starts:
                 self.killed.append(msg["pid"])
 
     def graded_since(self, mark: int) -> list[str]:
-        """Labels of the submissions whose grading started after event ``mark``."""
-        time.sleep(1.0)  # events travel through the scheduler
+        """Labels of the submissions whose grading started after event ``mark``, once every start
+        event the scheduler has had reached this client. The scheduler had them before the grade
+        that started those tasks finished, and it sends events to a subscriber in order: an event
+        of our own logged now comes after them."""
+        token = uuid.uuid4().hex
+        self.flushed[token] = threading.Event()
+        self.client.log_event(TOPIC, {"flush": token})
+        assert self.flushed[token].wait(60), "the scheduler did not send back an event in 60 s"
         return self.labels(mark)
 
     def labels(self, mark: int = 0) -> list[str]:

@@ -31,6 +31,7 @@ tests only) does not, hence the ``auto max`` column.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -164,16 +165,21 @@ def _same(a: str, b: Path) -> bool:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> dict[str, tuple[int, dict]]:
-    """One CLI call per source key with all its submissions: key -> (exit status, JSON report)."""
+    """One CLI call per source key with all its submissions: key -> (exit status, JSON report).
+
+    Two calls run at a time: each call's reference run alone would leave a core idle."""
     root = tmp_path_factory.mktemp("nbgrader-conformance")
-    results = {}
-    for key, (source, args, _, _) in SOURCES.items():
+
+    def grade(key: str) -> tuple[int, dict]:
+        source, args, _, _ = SOURCES[key]
         subs = [str(FIX / sub) for k, sub, _, _ in CASES if k == key]
         out = root / f"{key}.json"
         status = main(["grade", "--source", str(FIX / source), *args, "--jobs", "2",
                        "--json", str(out), *subs])
-        results[key] = (status, json.loads(out.read_text()) if out.exists() else {})
-    return results
+        return status, json.loads(out.read_text()) if out.exists() else {}
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(SOURCES, pool.map(grade, SOURCES)))
 
 
 def _report(graded, key: str, sub: str) -> dict:

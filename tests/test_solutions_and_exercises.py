@@ -6,13 +6,14 @@ plus this suite's fixtures, so the checks run before any lesson set exists.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from course_lib.__main__ import main
 from course_lib.exercises import build_notebook, notebook_text, read_notebook
-from course_lib.grading import Options, grade_submissions
+from course_lib.grading import Options, SubmissionReport, grade_submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -44,15 +45,23 @@ def test_build_exercises_check_passes(dirs, capsys):
 
 
 @pytest.fixture(scope="module")
-def grades():
-    """Per pair: the source graded against itself and the untouched exercise copy (two kernels)."""
-    cache = {}
+def grades(request):
+    """Per pair: the source graded against itself and the untouched exercise copy.
 
-    def grade(pair):
-        if pair not in cache:
-            cache[pair] = grade_submissions(pair[0], list(pair), jobs=2, opts=Options(timeout=600))
-        return cache[pair]
-    return grade
+    Every pair this run selected is queued at once and two pairs are graded at a time, one
+    sandbox each: a pair graded alone leaves a core idle during its reference run."""
+    selected = dict.fromkeys(item.callspec.params["pair"] for item in request.session.items
+                             if getattr(item, "module", None) is request.module
+                             and "grades" in item.fixturenames)
+    with ThreadPoolExecutor(2) as pool:
+        queued = {pair: pool.submit(_grade_pair, pair) for pair in selected}
+        yield lambda pair: queued[pair].result()
+        for future in queued.values():  # a run stopped early (-x) grades no more pairs
+            future.cancel()
+
+
+def _grade_pair(pair: tuple[Path, Path]) -> list[SubmissionReport]:
+    return grade_submissions(pair[0], list(pair), jobs=1, opts=Options(timeout=600))
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .lab import LAUNCH_ARGS, LabServer, find_chromium
+from .lab import LAUNCH_ARGS, LabServer, find_chromium, recording_page
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,9 +43,6 @@ def browser():
 @pytest.fixture
 def page(browser, request):
     """A fresh page that records every request it makes, closed after the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda r: page.requests.append(r.url))
+    page = recording_page(browser)
     yield page
-    context.close()
+    page.context.close()

@@ -117,13 +117,22 @@ class LabServer:
         self.log.close()
 
 
+def recording_page(browser):
+    """A page in a fresh browser context, 1280 x 1000, that records every request it makes in
+    ``page.requests``; close it with ``page.context.close()``."""
+    page = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    page.requests = []
+    page.on("request", lambda r: page.requests.append(r.url))
+    return page
+
+
 # JavaScript run in the page; `app` is JupyterLab's application object.
 _JS_READY = """() => { const app = window.jupyterapp; if (!app) return false;
   const p = app.shell.currentWidget; if (!p || !p.sessionContext) return false;
   const k = p.sessionContext.session && p.sessionContext.session.kernel;
   return !!k && k.status === 'idle' && p.content.widgets.length > 0; }"""
-_JS_RUN_ALL = """async () => { const app = window.jupyterapp;
-  await app.commands.execute('notebook:run-all-cells'); return true; }"""
+_JS_START_RUN_ALL = """() => { window.courseRunAll = window.jupyterapp.commands.execute('notebook:run-all-cells'); }"""
+_JS_RUN_ALL_DONE = """async () => { await window.courseRunAll; return true; }"""
 _JS_BUSY = """() => { const p = window.jupyterapp.shell.currentWidget;
   const k = p.sessionContext.session.kernel;
   const pending = p.content.widgets.filter(c => c.model.type === 'code' &&
@@ -145,27 +154,54 @@ _JS_CELLS = """() => { const p = window.jupyterapp.shell.currentWidget;
       text: node.querySelector('.jp-Cell-outputWrapper') ? node.querySelector('.jp-Cell-outputWrapper').innerText : ''};
   }); }"""
 
+_JS_FINGERPRINT = """(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];
+  const imgs = Array.from(c.node.querySelectorAll('.jp-OutputArea-output img'))
+                    .map(im => im.src.length + ':' + im.src.slice(-200));
+  return c.node.querySelector('.jp-Cell-outputWrapper').innerText + '|' + imgs.join(','); }"""
+
 
 class NotebookPage:
     """One notebook open in JupyterLab."""
 
-    def __init__(self, page, server: LabServer, path: str, timeout_s: float = 300):
+    def __init__(self, page, server: LabServer, path: str, timeout_s: float = 300, ready: bool = True):
+        """Open ``path`` in ``page`` and, if ``ready``, wait for :meth:`wait_ready`."""
         self.page, self.timeout_ms = page, timeout_s * 1000
         page.goto(f"{server.url}/lab/tree/{path}?reset", wait_until="domcontentloaded")
-        page.wait_for_function(_JS_READY, timeout=120_000, polling=500)
+        if ready:
+            self.wait_ready()
 
     @classmethod
     def current(cls, page, timeout_s: float = 300) -> "NotebookPage":
         """The notebook already open in ``page`` (opened by a click, not by a URL)."""
         nb = cls.__new__(cls)
         nb.page, nb.timeout_ms = page, timeout_s * 1000
-        page.wait_for_function(_JS_READY, timeout=120_000, polling=500)
+        nb.wait_ready()
         return nb
 
-    def run_all(self) -> None:
-        self.page.evaluate(_JS_RUN_ALL)
+    def wait_ready(self) -> None:
+        """Until the notebook shows its cells and its kernel is idle."""
+        self.page.wait_for_function(_JS_READY, timeout=120_000, polling=500)
+
+    def start_run_all(self) -> None:
+        """Start running every cell and return at once; :meth:`finish_run_all` waits for the end."""
+        self.page.evaluate(_JS_START_RUN_ALL)
+
+    def finish_run_all(self) -> None:
+        """Until the run started by :meth:`start_run_all` is over."""
+        self.page.evaluate(_JS_RUN_ALL_DONE)
         self.page.wait_for_timeout(500)
         self.wait_idle()
+
+    def wait_output_change(self, index: int, before: str, timeout_s: float = 120) -> None:
+        """Until cell ``index``'s output differs from the fingerprint ``before``, or at most
+        ``timeout_s`` seconds: the caller asserts on what it then sees."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(f"(before) => ({_JS_FINGERPRINT})({index}) !== before", arg=before,
+                                        timeout=timeout_s * 1000, polling=250)
+        except PlaywrightTimeout:
+            pass
 
     def wait_idle(self) -> None:
         """Until the kernel is idle and no cell waits to run."""
@@ -176,12 +212,7 @@ class NotebookPage:
 
     def output_fingerprint(self, index: int) -> str:
         """Text and image sources of one cell's outputs: changes when the cell redraws."""
-        return self.page.evaluate(
-            """(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];
-              const imgs = Array.from(c.node.querySelectorAll('.jp-OutputArea-output img'))
-                                .map(im => im.src.length + ':' + im.src.slice(-200));
-              return c.node.querySelector('.jp-Cell-outputWrapper').innerText + '|' + imgs.join(','); }""",
-            index)
+        return self.page.evaluate(_JS_FINGERPRINT, index)
 
     def cell_locator(self, index: int):
         return self.page.locator(".jp-Notebook .jp-Cell").nth(index)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from .lab import NotebookPage
+from .lab import NotebookPage, recording_page
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -132,9 +133,8 @@ def test_the_readme_command_opens_lesson_1_and_the_exercises(lab_server, page, s
     exercise set from the file browser, a failing check's message in view, lesson → set link."""
     page.goto(lab_server.launch_url(), wait_until="domcontentloaded")
     NotebookPage.current(page)
+    started = time.monotonic()
     assert page.evaluate(_JS_PATH) == FIRST_LESSON, "the README's command must open lesson 1"
-    page.wait_for_timeout(3000)  # the news question, when asked, comes a moment after start-up
-    assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab's news pop-up is shown"
     page.screenshot(path=str(screenshot_dir / "launch.png"))
 
     # The exercise set, through the file browser: root folder, exercises/, the notebook.
@@ -145,6 +145,9 @@ def test_the_readme_command_opens_lesson_1_and_the_exercises(lab_server, page, s
             ".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$"))).first.dblclick()
     wait_for_path(page, FIRST_SET)
     cells = NotebookPage.current(page)
+    # The news question, when asked, comes a moment (3 s) after start-up, and stays until answered.
+    page.wait_for_timeout(max(0.0, 3 - (time.monotonic() - started)) * 1000)
+    assert page.get_by_text("official Jupyter news").count() == 0, "JupyterLab's news pop-up is shown"
 
     # A student's wrong softmax, then its check cell, run with Shift+Enter as a student does.
     live = cells.cells()
@@ -172,8 +175,10 @@ def test_the_readme_command_opens_lesson_1_and_the_exercises(lab_server, page, s
     assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, \
         f"the check's message is not in view after Shift+Enter: {box}, window height {height}"
 
-    # Lesson 1 ends with a link to its exercise set; following it opens the set.
-    NotebookPage(page, lab_server, FIRST_LESSON)
+    # Lesson 1, still open in its tab, ends with a link to its exercise set; following it opens the set.
+    page.evaluate("(path) => { window.jupyterapp.commands.execute('docmanager:open', {path}); }", FIRST_LESSON)
+    wait_for_path(page, FIRST_LESSON)
+    NotebookPage.current(page)
     page.evaluate("""async () => { const nb = window.jupyterapp.shell.currentWidget.content;
                      const last = nb.widgets.length - 1;
                      nb.activeCellIndex = last; await nb.scrollToItem(last, 'start'); }""")
@@ -188,7 +193,41 @@ def test_the_readme_command_opens_lesson_1_and_the_exercises(lab_server, page, s
     assert_only_local_requests(page)
 
 
+@pytest.fixture(scope="module")
+def lesson_runs(request, browser, lab_server):
+    """The explorer lessons this run selected, each run in a page of its own, two at a time: a
+    kernel keeps one core busy, so the next lessons run while the tests of stored lessons look
+    and while a test reads and clicks the last lesson. Gives a lesson's page once its run is over
+    (and closes the pages of the lessons before it)."""
+    order = [item.callspec.params["path"] for item in request.session.items
+             if getattr(item, "originalname", None) == "test_lesson_runs_and_renders_in_jupyterlab"]
+    started: dict[Path, NotebookPage] = {}
+
+    def start(lessons: list[Path]) -> None:
+        new = {lesson: NotebookPage(recording_page(browser), lab_server, f"notebooks/{lesson.name}", ready=False)
+               for lesson in lessons if lesson not in started}
+        for lesson, nb in new.items():  # the pages load and the kernels start side by side
+            nb.wait_ready()
+            nb.start_run_all()
+            started[lesson] = nb
+
+    def finished(path: Path) -> NotebookPage:
+        at = order.index(path)
+        start(order[at:at + 2])
+        for lesson in order[:at]:
+            if lesson in started:
+                started.pop(lesson).page.context.close()
+        started[path].finish_run_all()
+        return started[path]
+
+    start(order[:2])
+    yield finished
+    for nb in started.values():
+        nb.page.context.close()
+
+
 @pytest.mark.parametrize("path", SHOWN_LESSONS, ids=[p.stem for p in SHOWN_LESSONS])
+@pytest.mark.usefixtures("lesson_runs")  # the first explorer lessons run meanwhile
 def test_lesson_shows_its_stored_outputs_in_jupyterlab(path, lab_server, page, screenshot_dir):
     """A lesson without an explorer, opened as a student first sees it: every stored plot an
     image, no error, nothing fetched from outside (nbval runs its cells)."""
@@ -212,9 +251,9 @@ def test_lesson_shows_its_stored_outputs_in_jupyterlab(path, lab_server, page, s
 
 
 @pytest.mark.parametrize("path", EXPLORER_LESSONS, ids=[p.stem for p in EXPLORER_LESSONS])
-def test_lesson_runs_and_renders_in_jupyterlab(path, lab_server, page, screenshot_dir):
-    nb = NotebookPage(page, lab_server, f"notebooks/{path.name}")
-    nb.run_all()
+def test_lesson_runs_and_renders_in_jupyterlab(path, lesson_runs, screenshot_dir):
+    nb = lesson_runs(path)
+    page = nb.page
     live = nb.cells()
     stored = stored_cells(path)
     assert len(live) == len(stored)
@@ -243,6 +282,7 @@ def test_lesson_runs_and_renders_in_jupyterlab(path, lab_server, page, screensho
         action = interact(nb, cell["index"])
         if not action:
             continue
+        nb.wait_output_change(cell["index"], before)  # the redraw, however busy the machine
         page.wait_for_timeout(500)
         nb.wait_idle()
         after = nb.output_fingerprint(cell["index"])
@@ -280,20 +320,35 @@ def test_untouched_exercise_shows_what_to_do(lab_server, page, screenshot_dir):
     assert_only_local_requests(page)
 
 
-def test_a_feedback_page_renders_with_its_hint(browser, tmp_path, screenshot_dir):
-    """A student's feedback page, as it opens from disk: score table, their code, the hint."""
+HOSTILE_NAME = "[click](javascript:alert(1))![x](http:127.0.0.1:9)"
+
+
+@pytest.fixture(scope="module")
+def feedback(tmp_path_factory) -> Path:
+    """The feedback folder of one grade run of set 01 with two students: student_01, who sums
+    instead of averaging, and an untouched copy under a name written as Markdown (a javascript:
+    link, a remote image)."""
+    import shutil
+
     from course_lib.__main__ import main
     from tests.hostile.classroom import write_class
 
-    write_class(tmp_path / "class", 3)  # student_01 sums instead of averaging (02: untouched)
+    root = tmp_path_factory.mktemp("feedback")
+    write_class(root / "class", 3)  # student_01 sums instead of averaging, student_02 is untouched
+    shutil.move(root / "class" / "student_02.ipynb", root / "class" / f"{HOSTILE_NAME}.ipynb")
     source = REPO / "solutions" / "01_softmax_cross_entropy.ipynb"
-    assert main(["grade", "--source", str(source), "--feedback", str(tmp_path / "fb"),
-                 str(tmp_path / "class" / "student_01.ipynb")]) == 0
+    assert main(["grade", "--source", str(source), "--jobs", "2", "--feedback", str(root / "fb"),
+                 str(root / "class" / "student_01.ipynb"), str(root / "class" / f"{HOSTILE_NAME}.ipynb")]) == 0
+    return root / "fb"
+
+
+def test_a_feedback_page_renders_with_its_hint(browser, feedback, screenshot_dir):
+    """A student's feedback page, as it opens from disk: score table, their code, the hint."""
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     try:
-        page.goto((tmp_path / "fb" / "student_01.html").as_uri())
+        page.goto((feedback / "student_01.html").as_uri())
         page.wait_for_load_state("load")
         assert "Autograded score: 7 / 9" in page.inner_text("body")
         hint = page.get_by_text("the loss is the mean over the batch: divide by B").first
@@ -306,21 +361,10 @@ def test_a_feedback_page_renders_with_its_hint(browser, tmp_path, screenshot_dir
                if urlparse(u).hostname not in LOCAL_HOSTS), "the page must open offline"
 
 
-def test_a_hostile_file_name_stays_text_on_its_feedback_page(browser, tmp_path):
+def test_a_hostile_file_name_stays_text_on_its_feedback_page(browser, feedback):
     """A name written as Markdown (a javascript: link, a remote image) shows as its characters,
     links nowhere, loads nothing; the page's Content-Security-Policy forbids loading anything."""
-    import shutil
-
-    from course_lib.__main__ import main
-    from tests.hostile.classroom import write_class
-
-    write_class(tmp_path / "class", 2)
-    name = "[click](javascript:alert(1))![x](http:127.0.0.1:9)"
-    shutil.move(tmp_path / "class" / "student_01.ipynb", tmp_path / "class" / f"{name}.ipynb")
-    source = REPO / "solutions" / "01_softmax_cross_entropy.ipynb"
-    assert main(["grade", "--source", str(source), "--feedback", str(tmp_path / "fb"),
-                 str(tmp_path / "class" / f"{name}.ipynb")]) == 0
-    pages = list((tmp_path / "fb").glob("*.html"))
+    pages = [p for p in feedback.glob("*.html") if p.name != "student_01.html"]
     assert len(pages) == 1
     page = browser.new_page()
     requests: list[str] = []
@@ -328,7 +372,7 @@ def test_a_hostile_file_name_stays_text_on_its_feedback_page(browser, tmp_path):
     try:
         page.goto(pages[0].as_uri())
         page.wait_for_load_state("load")
-        assert name in page.inner_text("body")
+        assert HOSTILE_NAME in page.inner_text("body")
         assert page.locator("a[href^='javascript']").count() == 0
         assert page.locator("img[src^='http']").count() == 0
         policy = page.locator("meta[http-equiv='Content-Security-Policy']").get_attribute("content")
