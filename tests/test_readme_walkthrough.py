@@ -2,7 +2,7 @@
 
 The commands are the ``$ `` lines of the code blocks between ``<!-- walkthrough:start -->`` and
 ``<!-- walkthrough:end -->`` (a trailing backslash continues a command). Each runs with bash in a
-fresh folder holding copies of ``solutions/`` and ``exercises/``, where a class of 30
+fresh folder holding copies of ``solutions/`` and ``exercises/``, where a class of 12
 submissions has been "collected" (:mod:`tests.hostile.classroom`) and the hand-graded points are
 "filled in" before the gradebook is made. Every output line the README shows (``...`` skips)
 must appear in the command's real output, in order.
@@ -23,6 +23,7 @@ import pytest
 from tests.hostile.classroom import write_class
 
 REPO = Path(__file__).resolve().parents[1]
+CLASS = 12  # the README says "a class of 12": every kind of submission (classroom.py), quickly
 pytestmark = pytest.mark.notebooks
 
 
@@ -71,7 +72,7 @@ def test_the_walkthrough_has_every_step():
 def test_the_instructor_walkthrough_runs_as_the_readme_shows(tmp_path):
     for folder in ("solutions", "exercises"):
         shutil.copytree(REPO / folder, tmp_path / folder)
-    write_class(tmp_path / "submissions" / "01", 30)
+    write_class(tmp_path / "submissions" / "01", CLASS)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     python = os.path.dirname(sys.executable)
     env["PATH"] = python + os.pathsep + env.get("PATH", "")
@@ -90,6 +91,6 @@ def test_the_instructor_walkthrough_runs_as_the_readme_shows(tmp_path):
         assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
         missing = shows(expected, done.stdout + done.stderr)
         assert missing is None, f"the README shows {missing!r} for {command!r}; it printed:\n{done.stdout}"
-    assert len(list((tmp_path / "feedback" / "01").glob("*.html"))) == 30
+    assert len(list((tmp_path / "feedback" / "01").glob("*.html"))) == CLASS
     rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
-    assert len(rows) == 30 and {r["student"] for r in rows} == {f"student_{i:02d}" for i in range(1, 31)}
+    assert len(rows) == CLASS and {r["student"] for r in rows} == {f"student_{i:02d}" for i in range(1, CLASS + 1)}
