@@ -23,13 +23,16 @@ vocabulary 20,000, reviews cut at 400 tokens, 8,192 tokens per step. Four phases
 Each finished run goes at once into benchmarks/results/imdb_search.json (atomically) with its
 settings, seed, per-epoch numbers, CPU time (``time.process_time()``, --threads, default 1), load
 average, date and machine; a rerun skips every run whose record has the same settings and seed,
-so the script can be stopped and continued (a run cut short starts again). One process at a
-time. ``--only`` takes comma-separated names: a phase, a model, a delta, or a run id's start
+so the script can be stopped and continued (a run cut short starts again). Processes whose
+``--only`` select different runs may work side by side (one per core): each adds its record under
+a lock on the file. ``--only`` takes comma-separated names: a phase, a model, a delta, or a run id's start
 (``final/lstm``).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import functools
 import json
 import math
@@ -295,15 +298,25 @@ def run_pending(path: Path, execute: Callable[[Run], dict] = execute,
     count = 0
     while todo := pending(read_results(path), selected, search_size):
         print(f"{todo[0].id}: {describe(todo[0].settings)}", flush=True)
-        record = execute(todo[0])
-        results, here = read_results(path), machine()
-        if here not in results["machines"]:
-            results["machines"].append(here)
-        results["runs"][todo[0].id] = {**record, "date": time.strftime("%Y-%m-%d %H:%M"),
-                                       "machine": results["machines"].index(here)}
-        write_json(path, results)
+        record, here = execute(todo[0]), machine()
+        with locked(path):  # another process may have added its own record meanwhile
+            results = read_results(path)
+            if here not in results["machines"]:
+                results["machines"].append(here)
+            results["runs"][todo[0].id] = {**record, "date": time.strftime("%Y-%m-%d %H:%M"),
+                                           "machine": results["machines"].index(here)}
+            write_json(path, results)
         count += 1
     return count
+
+
+@contextlib.contextmanager
+def locked(path: Path):
+    """Hold an exclusive lock on ``path``'s ".lock" file beside it while the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def matches(run_id: str, names: list[str]) -> bool:

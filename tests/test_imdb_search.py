@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -130,6 +132,28 @@ def test_a_rerun_resumes_where_the_last_stopped_and_redoes_only_changed_runs(tmp
     table = search.markdown(json.loads(path.read_text()))
     assert table.count("**82.00 ± 1.00**") == len(search.KINDS)  # the finals' test column
     assert "| report_c: as rebuilt | 82.00 ± 1.00 |" in table
+
+
+def test_two_processes_with_different_selections_lose_no_record(tmp_path, monkeypatch):
+    """Each worker reads the file, adds its record and writes: slow writes (a loaded disk) must
+    not let one worker write over the record the other has just added."""
+    path, slow_write = tmp_path / "r.json", search.write_json
+
+    def write_slowly(*args):
+        time.sleep(0.05)
+        slow_write(*args)
+    monkeypatch.setattr(search, "write_json", write_slowly)
+    executed: list = []
+    workers = [threading.Thread(target=search.run_pending, kwargs=dict(
+        path=path, execute=fake_execute(executed), search_size=3,
+        selected=lambda run_id, kind=kind: run_id.startswith(f"search/{kind}/")))
+        for kind in ("mlp", "elman")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(json.loads(path.read_text())["runs"]) == sorted(executed)
+    assert len(executed) == 6
 
 
 def test_only_selects_by_phase_model_delta_or_run_id_start():
