@@ -36,12 +36,6 @@ NOT_MEASURED = {
 
 # The start of a unit → (numbers in it that no results file holds yet, how they will be backed).
 KNOWN_UNBACKED = {
-    "**NumPy framework vs PyTorch**": (
-        "60,000", "python benchmarks/numpy_vs_torch.py (its file now records n_train)"),
-    "The target (batch 128": (
-        "15 1.50 0.73 235,200 7",
-        "none: earlier runs of numpy_vs_torch.py on code since changed (float64 layers, the "
-        "removed tricks) kept no results file; rerun that code to back them, or drop them"),
     "- **Report C's setup, rerun**": (
         "2,739", "python benchmarks/imdb_search.py (report C's batches, measured on its data)"),
     "- **The LSTM passes 88%": (
@@ -52,10 +46,6 @@ KNOWN_UNBACKED = {
         "6,000 32 76.6 70.9 71.0 79.3",
         "the stored outputs of notebooks/10_recurrent_sentiment.ipynb (FULL = False); no "
         "results file"),
-    "The cluster adds no measurable cost": (
-        "2.5 0.79 0.82 1.05",
-        "2.5: 200 x the 2-job rate, worked out by hand; 0.79 / 0.82: git show "
-        "f59e5eb:benchmarks/results/grade_class.json (an earlier file); 1.05: no file kept"),
     "**Test suite.**": (
         "2,010 12 54 14 30 13 25 14 50 2", ".ci/run on a fresh clone (its log, not a results file)"),
 }
