@@ -249,11 +249,8 @@ class _Renderer:
                 raw = data[mime]
                 raw = "".join(raw) if isinstance(raw, list) else raw
                 content = raw.encode() if mime == "image/svg+xml" else base64.b64decode(raw)
-                name = hashlib.sha256(content).hexdigest()[:20] + suffix
-                (self.out / "_images").mkdir(exist_ok=True)
-                (self.out / "_images" / name).write_bytes(content)
                 metadata = output.setdefault("metadata", {})
-                metadata.setdefault("filenames", {})[mime] = f"../_images/{name}"
+                metadata.setdefault("filenames", {})[mime] = "../" + self._write_image(content, suffix)
                 metadata.setdefault("alt", f"Figure made by the code above (lesson {lesson.number})")
 
     def _export(self, nb) -> str:
@@ -290,8 +287,11 @@ class _Renderer:
         file = self.repo / repo_path
         if not file.is_file() or file.suffix.lower() not in {".png", ".jpg", ".jpeg", ".svg", ".gif"}:
             raise SiteError(f"{source}: image {repo_path} is missing (or is not an image)")
-        content = file.read_bytes()
-        name = hashlib.sha256(content).hexdigest()[:20] + file.suffix.lower()
+        return self._write_image(file.read_bytes(), file.suffix.lower())
+
+    def _write_image(self, content: bytes, suffix: str) -> str:
+        """Store an image under a name made from its content; returns its site path."""
+        name = hashlib.sha256(content).hexdigest()[:20] + suffix
         (self.out / "_images").mkdir(exist_ok=True)
         (self.out / "_images" / name).write_bytes(content)
         return f"_images/{name}"
