@@ -1,5 +1,5 @@
 """What every benchmark needs besides its own measurements: the machine it ran on, and a results
-file that is never left half written.
+file that is never left half written and says what the run cost.
 
     from benchmarks.common import machine, write_json
     write_json(RESULTS, {"machine": machine(), "runs": runs})
@@ -7,7 +7,9 @@ file that is never left half written.
 * :func:`machine` reads the facts from the running system, so a results file says where its
   numbers came from without anyone typing it (and a run resumed elsewhere says so too);
 * :func:`write_json` replaces the file in one step (a temporary file beside it, then a rename), so
-  a benchmark killed mid-write leaves the previous version, never a truncated one.
+  a benchmark killed mid-write leaves the previous version, never a truncated one. A dict is
+  written with a ``"run"`` entry, :func:`run_stamp`: what the run has cost so far, which
+  ``benchmarks/costs.py`` reads (so no benchmark may use that key for its own data).
 """
 from __future__ import annotations
 
@@ -15,8 +17,14 @@ import functools
 import json
 import os
 import platform
+import resource
 import tempfile
+import time
 from pathlib import Path
+
+# When this module was imported: in a benchmark, right after its own imports, so "the run".
+_START = time.monotonic()
+_STARTED = time.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @functools.cache  # reading /proc/cpuinfo samples every core's clock: ~0.1 s on a VM
@@ -52,9 +60,23 @@ def machine() -> dict:
     return facts
 
 
+def run_stamp() -> dict:
+    """What this process has cost so far: ``cpu_s``, the CPU seconds of all its threads
+    (``time.process_time()``) plus those of its finished children (``RUSAGE_CHILDREN``: worker
+    processes and Jupyter kernels, once they have exited and been waited for); ``wall_s``, the
+    seconds since this module was imported; and ``started``, the date and time of that import,
+    which tells the files one process wrote (``lesson_full.py``'s lessons) from another's."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"cpu_s": round(time.process_time() + children.ru_utime + children.ru_stime, 1),
+            "wall_s": round(time.monotonic() - _START, 1), "started": _STARTED}
+
+
 def write_json(path: str | os.PathLike, obj: object) -> None:
     """Write ``obj`` as indented JSON to ``path`` atomically: readers see the old file or the new
-    one, never a part. Parent folders are created."""
+    one, never a part. Parent folders are created. A dict is written with its ``"run"`` entry set
+    to :func:`run_stamp` (``obj`` itself is left as it is)."""
+    if isinstance(obj, dict):
+        obj = {**obj, "run": run_stamp()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -5,11 +5,11 @@ The section is read as units: a table row, a bullet, or a paragraph. A unit's re
 the ones it names (``benchmarks/results/X.json``, `` `X.json` `` in a table's "results file"
 column, or the command ``benchmarks/X.py`` whose file is ``X.json``), together with those of
 the paragraph it sits under (a paragraph that names files starts a block that lasts until the
-next such paragraph), except for a table row that names its own. A number is backed when some
-value in those files, as it is or scaled as a percentage, milliseconds or minutes, prints as the
-README prints it. Not checked: code spans, network shapes (784-300-10), the lesson column and
-the "report" columns, which quote reports A–E; ``NOT_MEASURED`` lists the few numbers in the
-prose that are targets or names.
+next such paragraph), except for a table row that names its own in a "results file" column. A
+number is backed when some value in those files, as it is or scaled as a percentage,
+milliseconds or minutes, prints as the README prints it. Not checked: code spans, network
+shapes (784-300-10), the lesson column and the "report" columns, which quote reports A–E;
+``NOT_MEASURED`` lists the few numbers in the prose that are targets or names.
 
 A number with no file behind it yet must be listed in ``KNOWN_UNBACKED`` with the command that
 will write it: a new unbacked number fails, and so does a listed one that a file now backs.
@@ -129,6 +129,7 @@ def audit() -> list[tuple[str, set[str], list[str]]]:
             if header is None or len(cells) != len(header):
                 header = cells  # a table's first row
                 continue
+            own = named_files("|".join(c for c, h in zip(cells, header) if "file" in h))
         else:
             header = None
             if own and not unit.startswith("- "):
