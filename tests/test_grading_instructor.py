@@ -13,6 +13,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_lib.__main__ import main
+from course_lib.grading import backend
+from course_lib.grading.single import reference_bytes
 from course_lib.grading.students import expand
 from tests.hostile.submissions import EXERCISE, SOURCE, filled
 
@@ -208,6 +210,31 @@ def test_a_test_the_whole_class_fails_while_the_source_passes_is_warned_about(tm
     assert "warning: 5 of the 5 graded submissions fail test cell 'test_scale', which the source passes" in err
     assert "'test_square'" not in err
     assert f"skipped 1 notebook(s) not named fixture_set.ipynb, as the source: {folder / 'scratch.ipynb'}" in err
+
+
+def test_a_rerun_whose_every_report_is_kept_runs_nothing_not_even_the_source(tmp_path, capsys, monkeypatch):
+    """Regrading a finished class (for a new CSV, or after Ctrl-C at the very end) reuses every kept
+    report without running the source again; one new submission runs it once, first."""
+    wrong = "def scale(xs, factor):\n    return xs"
+    for name, nb in (("ann", filled()), ("ben", filled(scale=wrong)), ("cat", filled(scale=None))):
+        nbformat.write(nb, str(tmp_path / f"{name}.ipynb"))
+    args = ["grade", "--source", str(SOURCE), "--json", str(tmp_path / "g.json")]
+    assert main([*args, str(tmp_path / "ann.ipynb"), str(tmp_path / "ben.ipynb")]) == 0
+    first = json.loads((tmp_path / "g.json").read_text())["submissions"]
+    reference_runs = []
+
+    def counted(*args, **kwargs):
+        reference_runs.append(args[1])
+        return reference_bytes(*args, **kwargs)
+    monkeypatch.setattr(backend, "reference_bytes", counted)
+    capsys.readouterr()
+    assert main([*args, str(tmp_path / "ann.ipynb"), str(tmp_path / "ben.ipynb")]) == 0
+    assert reference_runs == [] and "graded 0, reused 2 finished earlier" in capsys.readouterr().err
+    assert json.loads((tmp_path / "g.json").read_text())["submissions"] == first
+    assert main([*args, *(str(tmp_path / f"{n}.ipynb") for n in ("ann", "ben", "cat"))]) == 0
+    assert reference_runs == [SOURCE.name] and "graded 1, reused 2 finished earlier" in capsys.readouterr().err
+    scores = [s["score"] for s in json.loads((tmp_path / "g.json").read_text())["submissions"]]
+    assert scores[:2] == [s["score"] for s in first] and scores[0] > scores[1] and len(scores) == 3
 
 
 # ----- nbgrader's partial credit ------------------------------------------------------------------

@@ -22,11 +22,12 @@ The pieces, each in its own module:
   received with those of the instructor's solution (the reference run);
 * :mod:`.single` — one notebook: its cells run in a sandbox, each test judged, its report (and
   the reference run of the source); :mod:`.submission` reads its bytes as a notebook, capped;
-* :mod:`.runner` — the order of things: the set checked (:mod:`.classwide`: a wrong ``--source``,
-  a wrong answer key), reference run first (stop if the source fails), then every submission (on
-  a :mod:`.backend`: local threads, or a Dask cluster: :mod:`.cluster`, which only members
-  holding the cluster's certificates reach, :mod:`.certs`, and whose results come back as checked
-  JSON bytes, :mod:`.wire`, then checked against the submission sent), reports last;
+* :mod:`.runner` — the order of things: the set checked (:mod:`.classwide`: a wrong ``--source``, a
+  wrong answer key), the reference run before the first submission the journal does not hold (stop
+  if the source fails), then every submission (on a :mod:`.backend`: local threads, or a Dask
+  cluster: :mod:`.cluster`, which only members holding the cluster's certificates reach,
+  :mod:`.certs`, and whose results come back as checked JSON bytes, :mod:`.wire`, then checked
+  against the submission sent), reports last;
 * :mod:`.students` — which files and whose: regular files only, read without following links,
   size-capped; nbgrader's layout; one student, one file;
 * :mod:`.journal` — nothing finished is lost: reports kept as they arrive, reused by a rerun.

@@ -1,18 +1,20 @@
 """Grade a class: check the set, run the reference, then every submission, keeping each report.
 
 ``grade_submissions`` loads the source, stops if no submission looks like its set
-(:mod:`.classwide`), runs the source as the reference (:func:`.single.reference_bytes`), then sends
-each submission as bytes to :func:`.single.grade_bytes` on a :class:`.backend.Backend` (local
-threads, or one task each on a Dask cluster: :mod:`.cluster`). Finished reports are kept as they
-arrive (:mod:`.journal`) and reused by a rerun.
+(:mod:`.classwide`), then sends each submission as bytes to :func:`.single.grade_bytes` on a
+:class:`.backend.Backend` (local threads, or one task each on a Dask cluster: :mod:`.cluster`).
+Before the first submission that is not reused, the source runs as the reference
+(:func:`.single.reference_bytes`). Finished reports are kept as they arrive (:mod:`.journal`) and
+reused by a rerun: a rerun whose every report the journal holds runs nothing.
 """
 from __future__ import annotations
 
+import functools
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from tqdm import tqdm
 
@@ -55,9 +57,9 @@ def grade_submissions(source: str | Path, paths: list[str | Path | Submission], 
     show = sys.stderr.isatty() if progress is None else progress
     try:
         data = Path(source).read_bytes()
-        reference, notes = backend.reference(plan, Path(source).name, data, opts)
+        reference = functools.cache(lambda: backend.reference(plan, Path(source).name, data, opts))
         with tqdm(total=len(subs), desc="grading", unit="nb", disable=not show) as bar:
-            return _drive(backend, plan, reference, notes, (Path(source).resolve(), sha256(data)), subs, opts, journal,
+            return _drive(backend, plan, reference, (Path(source).resolve(), sha256(data)), subs, opts, journal,
                           feedback_dir and Path(feedback_dir), bar, counts if counts is not None else {})
     finally:
         backend.close()
@@ -70,11 +72,13 @@ def grading_of(source: str | Path, opts: Options) -> str:
     return grading_key(Path(source).read_bytes() + (templates.read_bytes() if templates else b""), repr(opts))
 
 
-def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], source: tuple[Path, str],
-           subs: list[Submission], opts: Options, journal: Journal, feedback_dir: Path | None, bar: tqdm,
-           counts: dict[str, int]) -> list[SubmissionReport]:
+def _drive(backend: Backend, plan: Plan, reference: Callable[[], tuple[Any, list[str]]],
+           source: tuple[Path, str], subs: list[Submission], opts: Options, journal: Journal,
+           feedback_dir: Path | None, bar: tqdm, counts: dict[str, int]) -> list[SubmissionReport]:
     """Grade ``subs`` on ``backend``, at most a few tasks per slot in flight (their bytes in
-    memory), reusing the journal's reports; return the reports in order, each with ``notes``.
+    memory), reusing the journal's reports; return the reports in order. ``reference()`` runs the
+    source once, when first called (raising SourceError if it fails): its handle goes with every
+    task, its notes into every report that is not reused.
     A submission with the bytes of the source (``source``: its path and hash) found anywhere but
     at the source's own path (a copy or a hard link of it in the class folder) is refused unrun:
     it scores full marks and its page shows the solutions. The source itself, named as a
@@ -88,7 +92,7 @@ def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], sourc
 
     def finish(i: int, report: SubmissionReport, page: str | None = None, kind: str = "graded") -> None:
         if kind != "reused":  # a reused report has them already
-            report.notes = [*notes, *report.notes]
+            report.notes = [*reference()[1], *report.notes]
         if pages and (page is not None or kind == "reused"):
             try:
                 if page is not None:
@@ -125,7 +129,7 @@ def _drive(backend: Backend, plan: Plan, reference: Any, notes: list[str], sourc
             if kept and (not pages or pages[i].exists()):
                 finish(i, replace(kept, path=str(path), student=sub.student), kind="reused")
                 continue
-            task = (i, sub.student, grade_bytes, shared_plan, str(path), data, sub.student, opts, reference,
+            task = (i, sub.student, grade_bytes, shared_plan, str(path), data, sub.student, opts, reference()[0],
                     feedback_dir is not None)
             pending[backend.submit(*task)] = task
 
