@@ -405,8 +405,9 @@ def markdown(results: dict) -> str:
         for name, what in [("report_c", "as rebuilt"), *((f"ablation/{d}", DELTAS[d][0])
                                                          for d in DELTAS),
                            ("ablation/as_described", "all of C's code at once")]:
-            lines.append(f"| {name.split('/')[-1]}: {what} | "
-                         + " | ".join(pct(seeds(f"{name}/{k}", key)) for k in KINDS) + " |")
+            cells = [pct(seeds(f"{name}/{k}", key)) for k in KINDS]
+            if name == "report_c" or set(cells) != {"—"}:  # a change not run yet: no row
+                lines.append(f"| {name.split('/')[-1]}: {what} | " + " | ".join(cells) + " |")
     loads = [x for r in runs.values() for e in r["epochs"] for x in e["load"]]
     for i, m in enumerate(results["machines"]):
         lines.append(f"\nmachine {i}: {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch "
