@@ -4,6 +4,7 @@ beside it, and runs that change one thing at a time between the two.
 Run: python benchmarks/imdb_search.py [--only NAMES] [--threads 1]   (runs what is not done yet)
      python benchmarks/imdb_search.py --plan       (the runs still to do and a rough CPU time)
      python benchmarks/imdb_search.py --markdown   (the tables from the JSON: mean ± std)
+     python benchmarks/imdb_search.py --summary    (rewrite the JSON's means and stds; run nothing)
 
 Data as in imdb_models.py: 20,000 training reviews, the other 5,000 for validation, 25,000 test;
 vocabulary 20,000, reviews cut at 400 tokens, 8,192 tokens per step. Four phases, in this order:
@@ -305,7 +306,7 @@ def run_pending(path: Path, execute: Callable[[Run], dict] = execute,
                 results["machines"].append(here)
             results["runs"][todo[0].id] = {**record, "date": time.strftime("%Y-%m-%d %H:%M"),
                                            "machine": results["machines"].index(here)}
-            write_json(path, results)
+            write_json(path, {**results, "summary": summary(results)})
         count += 1
     return count
 
@@ -371,6 +372,24 @@ def pct(values: list[float]) -> str:
     return f"{100 * mean:.2f}" + (f" ± {100 * std:.2f}" if std is not None else "") + n
 
 
+def summary(results: dict) -> dict:
+    """Per group of seeds ("final/mlp", "report_c/elman", "ablation/tanh/elman"): how many seeds
+    ran, and the mean and sample std of test and validation accuracy and of CPU minutes per run
+    (std None for one seed). Kept in the results file, so every figure the README quotes is in it."""
+    groups: dict[str, list[dict]] = {}
+    for run_id, record in results["runs"].items():
+        if not run_id.startswith("search/"):
+            groups.setdefault(run_id.rsplit("/", 1)[0], []).append(record)
+    out = {}
+    for group, records in sorted(groups.items()):
+        values = {"test_acc": [r["test_acc"] for r in records],
+                  "val_acc": [r["val_acc"] for r in records],
+                  "cpu_min": [r["cpu_s"] / 60 for r in records]}
+        out[group] = {"seeds": len(records), **{key: list(mean_std(v)) for key, v in values.items()
+                                                if None not in v}}
+    return out
+
+
 def markdown(results: dict) -> str:
     """The search log, the finals, report C's setup and the deltas: every number from
     ``results``."""
@@ -422,12 +441,19 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated: phase, model, delta, run id")
     parser.add_argument("--plan", action="store_true", help="print the runs to do; run nothing")
     parser.add_argument("--markdown", action="store_true", help="print the tables from the JSON")
+    parser.add_argument("--summary", action="store_true",
+                        help="rewrite the file's summary from its runs; run nothing")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--search-size", type=int, default=SEARCH_SIZE)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n]
     results = read_results(args.results)
+    if args.summary:
+        with locked(args.results):
+            results = read_results(args.results)
+            write_json(args.results, {**results, "summary": summary(results)})
+        return
     if args.markdown or args.plan:
         print(markdown(results) if args.markdown else plan_text(results, names, args.search_size))
         return

@@ -129,6 +129,9 @@ def test_a_rerun_resumes_where_the_last_stopped_and_redoes_only_changed_runs(tmp
     assert search.run_pending(path, fake_execute(executed), **no_ablations) == 1
     assert executed[-1] == "report_c/rnn/seed3"
 
+    stored = json.loads(path.read_text())["summary"]  # what the README quotes, kept in the file
+    assert stored["final/lstm"]["seeds"] == 3 and "val_acc" in stored["final/lstm"]
+    assert stored["report_c/rnn"]["test_acc"] == pytest.approx([0.82, 0.01])
     table = search.markdown(json.loads(path.read_text()))
     assert table.count("**82.00 ± 1.00**") == len(search.KINDS)  # the finals' test column
     assert "| report_c: as rebuilt | 82.00 ± 1.00 |" in table

@@ -37,8 +37,6 @@ NOT_MEASURED = {
 
 # The start of a unit → (numbers in it that no results file holds yet, how they will be backed).
 KNOWN_UNBACKED = {
-    "- **Report C's setup, rerun**": (
-        "2,739", "python benchmarks/imdb_search.py (report C's batches, measured on its data)"),
     "- **The LSTM passes 88%": (
         "88.25", "none: the figure this table used to show (README of commit 795255a), retired"),
     "Lesson 10's CI-sized run": (
