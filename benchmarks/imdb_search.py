@@ -298,17 +298,27 @@ def run_pending(path: Path, execute: Callable[[Run], dict] = execute,
     drawn again after every run, since the finals follow from the search. Returns how many ran."""
     count = 0
     while todo := pending(read_results(path), selected, search_size):
-        print(f"{todo[0].id}: {describe(todo[0].settings)}", flush=True)
-        record, here = execute(todo[0]), machine()
-        with locked(path):  # another process may have added its own record meanwhile
-            results = read_results(path)
+        run = todo[0]
+        print(f"{run.id}: {describe(run.settings)}", flush=True)
+        record, here = execute(run), machine()
+
+        def add(results: dict) -> None:  # called at once, under the lock
             if here not in results["machines"]:
                 results["machines"].append(here)
-            results["runs"][todo[0].id] = {**record, "date": time.strftime("%Y-%m-%d %H:%M"),
-                                           "machine": results["machines"].index(here)}
-            write_json(path, {**results, "summary": summary(results)})
+            results["runs"][run.id] = {**record, "date": time.strftime("%Y-%m-%d %H:%M"),
+                                       "machine": results["machines"].index(here)}
+        update(path, add)
         count += 1
     return count
+
+
+def update(path: Path, change: Callable[[dict], None] = lambda results: None) -> None:
+    """Under the file's lock, read the results afresh (another process may have added its own
+    records meanwhile), apply ``change`` to them and write them back with their summary."""
+    with locked(path):
+        results = read_results(path)
+        change(results)
+        write_json(path, {**results, "summary": summary(results)})
 
 
 @contextlib.contextmanager
@@ -450,9 +460,7 @@ def main() -> None:
     names = [n for n in args.only.split(",") if n]
     results = read_results(args.results)
     if args.summary:
-        with locked(args.results):
-            results = read_results(args.results)
-            write_json(args.results, {**results, "summary": summary(results)})
+        update(args.results)
         return
     if args.markdown or args.plan:
         print(markdown(results) if args.markdown else plan_text(results, names, args.search_size))
