@@ -13,6 +13,11 @@ shapes (784-300-10), the lesson column and the "report" columns, which quote rep
 
 A number with no file behind it yet must be listed in ``KNOWN_UNBACKED`` with the command that
 will write it: a new unbacked number fails, and so does a listed one that a file now backs.
+
+The lessons are held to the same rule, cell by cell: a Markdown cell that names a results file
+(as the README does) or speaks of a ``FULL`` run (backed by that lesson's ``lesson_NN_full.json``,
+where ``benchmarks/lesson_full.py`` writes one) may quote only numbers those files hold, apart
+from those ``LESSON_NOT_MEASURED`` lists (the lesson's own small run, report figures and such).
 """
 from __future__ import annotations
 
@@ -45,6 +50,18 @@ KNOWN_UNBACKED = {
         "results file"),
     "**Test suite.**": (
         "2,020 12 11 28 7 54 14 30", ".ci/run on a fresh clone (its log, not a results file)"),
+}
+
+# (lesson, start of a Markdown cell) → (numbers in it that no results file holds, what they are).
+LESSON_NOT_MEASURED = {
+    ("03", "## 5. Choosing the learning rate"): ("10,000", "the size of the lesson's own run"),
+    ("03", "## 6. Train vs validation"): ("10,000", "the size of the lesson's own run"),
+    ("06", "The weights start bit-identical"): (
+        "17 16 79 1.58", "float64's rounding and digits, the steps the lesson's own run took, and "
+        "a student report's speed-up"),
+    ("10", "Fixed batches are all 32"): (
+        "4,096 20 80 2,739", "the lesson's own token budget and what it fits, and the longest "
+        "review (lesson 8's output)"),
 }
 
 CPU_NAMES = re.compile(r"AMD EPYC|Intel\b[^,;.)]*|Skylake[-\w]*|Cascade Lake|Ice Lake|Ryzen \w+")
@@ -168,6 +185,44 @@ def test_known_unbacked_numbers_are_still_unbacked():
         assert start in found, f"KNOWN_UNBACKED names a unit the README no longer has: {start!r}"
         backed = {n for n in set(numbers.split()) - found[start] if len(n.strip("0.,")) > 2}
         assert not backed, f"now backed, remove from KNOWN_UNBACKED[{start!r}]: {sorted(backed)}"
+
+
+def lesson_cells() -> list[tuple[str, str, set[str]]]:
+    """(lesson number, Markdown cell, its results files) for each lesson cell that quotes one."""
+    out = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        lesson = path.name[:2]
+        for cell in json.loads(path.read_text())["cells"]:
+            text = "".join(cell["source"])
+            if cell["cell_type"] != "markdown":
+                continue
+            files = named_files(text)
+            if re.search(r"\bFULL\b", text) and (RESULTS / f"lesson_{lesson}_full.json").exists():
+                files.add(f"lesson_{lesson}_full")
+            if files:
+                out.append((lesson, text, files))
+    return out
+
+
+def test_every_number_a_lesson_quotes_from_a_results_file_is_in_it():
+    unbacked = []
+    for lesson, text, files in lesson_cells():
+        candidates = [v for stem in files for v in load(stem)]
+        missing = {n for n in quoted_numbers(" ".join(text.split()), None)
+                   if not printed(n, candidates)}
+        allowed = {n for (where, start), (numbers, _) in LESSON_NOT_MEASURED.items()
+                   if where == lesson and text.startswith(start) for n in numbers.split()}
+        if missing - allowed:
+            unbacked.append(f"lesson {lesson}, {text[:60]!r} ({', '.join(sorted(files))}): "
+                            f"{' '.join(sorted(missing - allowed))}")
+    assert not unbacked, ("numbers a lesson quotes that the results files it relies on do not "
+                          "hold:\n" + "\n".join(unbacked))
+
+
+def test_lesson_not_measured_names_cells_the_lessons_still_have():
+    starts = {(lesson, text[:80]) for lesson, text, _ in lesson_cells()}
+    for lesson, start in LESSON_NOT_MEASURED:
+        assert any(l == lesson and t.startswith(start) for l, t in starts), (lesson, start)
 
 
 def test_the_machine_named_is_the_one_the_files_recorded():
