@@ -91,6 +91,7 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .exercises import NotebookFormatError
     from .grading import (ClusterError, Limits, Options, SandboxError, SourceError, format_table,
                           grade_submissions, to_json, write_atomic, write_csv)
+    from .grading.feedback import NO_PAGE
     from .grading.gradebook import manual_template
     from .grading.journal import discard_journal
     from .grading.classwide import suspect_tests
@@ -176,6 +177,9 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         write_atomic(args.manual_template, manual_template(json.loads(doc)))
     if args.feedback:
         print(f"feedback: {counts['pages']} page(s) in {args.feedback}")
+        if missing := [note for r in reports for note in r.notes if note.startswith(NO_PAGE)]:
+            print(f"warning: {len(missing)} student(s) got no feedback page (their reports say "
+                  f"why); the first: {missing[0]}", file=sys.stderr)
     return 0
 
 

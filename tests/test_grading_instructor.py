@@ -495,3 +495,21 @@ def test_a_student_name_cannot_steer_where_its_feedback_is_written(tmp_path):
                  "--student-pattern", r"(?P<student>\.\./class/al.+)\.ipynb",
                  str(tmp_path / "out" / ".." / "class" / "alice.ipynb")]) == 0
     assert [p.name for p in feedback.iterdir()] == ["_class_alice.html"]
+
+
+def test_a_page_that_cannot_be_written_costs_that_page_and_the_run_says_so(tmp_path, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nbformat.write(filled(), str(folder / "alice.ipynb"))
+    nbformat.write(filled(), str(folder / "bob.ipynb"))
+    feedback = tmp_path / "feedback"
+    (feedback / "bob.html").mkdir(parents=True)  # a folder where bob's page should go
+    out = tmp_path / "g.json"
+    assert main(["grade", "--source", str(SOURCE), "--feedback", str(feedback), "--json", str(out),
+                 str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 student(s) got no feedback page" in err and "bob.html" in err
+    assert (feedback / "alice.html").is_file()
+    bob = next(s for s in json.loads(out.read_text())["submissions"] if s["student"] == "bob")
+    assert bob["score"] == bob["max_score"]  # the score stands
+    assert any(n.startswith("no feedback page: it could not be written") for n in bob["notes"])

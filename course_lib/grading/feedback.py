@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from ..templates import exporter_options
 from .assemble import Plan, Step
 from .report import SubmissionReport, shown
 from .sandbox import Reply
@@ -134,7 +135,7 @@ def render_page(nb: nbformat.NotebookNode, title: str) -> str:
     from nbconvert import HTMLExporter
     from pygments.formatters import HtmlFormatter
 
-    body, _ = HTMLExporter(template_name="basic").from_notebook_node(nb)
+    body, _ = HTMLExporter(template_name="basic", **exporter_options()).from_notebook_node(nb)
     return _PAGE.format(csp=CSP, title=html.escape(title), body=_URL_ATTR.sub(_safe_link, body),
                         highlight=HtmlFormatter().get_style_defs(".highlight"))
 
@@ -146,6 +147,7 @@ def feedback_page(plan: Plan, report: SubmissionReport, trace: list[tuple[Step, 
 
 
 NAME_CHARS = 80
+NO_PAGE = "no feedback page: "  # how the note of a report whose page is missing starts
 
 
 def page_names(students: list[str]) -> list[str]:

@@ -22,7 +22,7 @@ from .assemble import Plan, load_source
 from .autotest import templates_used
 from .backend import Backend, LocalBackend
 from .classwide import check_set
-from .feedback import page_names, write_page
+from .feedback import NO_PAGE, page_names, write_page
 from .journal import Journal, grading_key, sha256
 from .report import SubmissionReport, note_identical
 from .single import Graded, Options, fault, grade_bytes, misfit, refused
@@ -99,7 +99,7 @@ def _drive(backend: Backend, plan: Plan, reference: Callable[[], tuple[Any, list
                     write_page(pages[i], page)
                 counts["pages"] += 1
             except (OSError, ValueError) as err:  # that student's page only
-                report.notes = [*report.notes, f"the feedback page could not be written: {err}"]
+                report.notes = [*report.notes, f"{NO_PAGE}it could not be written ({err})"]
         journal.add(report)
         reports[i] = report
         counts[kind] += 1

@@ -24,7 +24,7 @@ from nbformat import NotebookNode
 from ..checks import NOT_SOLVED
 from ..exercises import nbgrader_meta
 from .assemble import LEFT_AS_IS, Plan, Step, assemble, plan_from
-from .feedback import PAGE_HEAD, feedback_page
+from .feedback import NO_PAGE, PAGE_HEAD, feedback_page
 from .journal import sha256
 from .report import SubmissionReport, TestResult
 from .sandbox import Limits, Reply, Sandbox, SandboxError
@@ -237,7 +237,7 @@ def _graded(plan: Plan, report: SubmissionReport, trace: list, feedback: bool) -
     try:
         return Graded(report, feedback_page(plan, report, trace, report.student or Path(report.path).stem))
     except Exception as err:  # noqa: BLE001 - the score stands; the note says why there is no page
-        report.notes = [*report.notes, f"no feedback page: it could not be made ({type(err).__name__}: {err})"]
+        report.notes = [*report.notes, f"{NO_PAGE}it could not be made ({type(err).__name__}: {err})"]
         return Graded(report)
 
 

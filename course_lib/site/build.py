@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from ..templates import exporter_options
 from .links import SiteError, check_site, page_text_sections
 
 REPO = Path(__file__).resolve().parents[2]
@@ -310,8 +311,8 @@ def _cells_exporter():
             self.register_filter("highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=self))
             return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
-    return CellsExporter(template_name="basic", extra_template_paths=[str(Path(__file__).parent)],
-                         template_file="cells.html.j2")
+    return CellsExporter(template_name="basic", template_file="cells.html.j2",
+                         **exporter_options([str(Path(__file__).parent)]))
 
 
 def _sections(markdown: str) -> dict[str, str]:
