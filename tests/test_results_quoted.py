@@ -3,7 +3,8 @@ cites, rounded as printed; the machine it names is the one the files recorded.
 
 The section is read as units: a table row, a bullet, or a paragraph. A unit's results files are
 the ones it names (``benchmarks/results/X.json``, `` `X.json` `` in a table's "results file"
-column, or the command ``benchmarks/X.py`` whose file is ``X.json``), together with those of
+column, the command ``benchmarks/X.py`` whose file is ``X.json``, or a lesson
+``notebooks/NN_x.ipynb``, whose stored outputs are its own run's results), together with those of
 the paragraph it sits under (a paragraph that names files starts a block that lasts until the
 next such paragraph), except for a table row that names its own in a "results file" column. A
 number is backed when some value in those files, as it is or scaled as a percentage,
@@ -38,16 +39,13 @@ NOT_MEASURED = {
     "- Speed: the NumPy RNN takes": ("1.5", "the target it was written to meet"),
     "**Grading**": ("01", "the exercise set's number"),
     "- In float64 the twins are one run": ("25", "the number of steps the test takes"),
+    "Lesson 10's CI-sized run": ("10", "the lesson's number"),
 }
 
 # The start of a unit → (numbers in it that no results file holds yet, how they will be backed).
 KNOWN_UNBACKED = {
     "- **The LSTM passes 88%": (
         "88.25", "none: the figure this table used to show (README of commit 795255a), retired"),
-    "Lesson 10's CI-sized run": (
-        "6,000 32 76.6 70.9 71.0 79.3",
-        "the stored outputs of notebooks/10_recurrent_sentiment.ipynb (FULL = False); no "
-        "results file"),
     "**Test suite.**": (
         "2,020 12 11 28 7 54 14 30", ".ci/run on a fresh clone (its log, not a results file)"),
 }
@@ -89,10 +87,12 @@ def units(text: str) -> list[str]:
 
 
 def named_files(unit: str) -> set[str]:
-    """The results files a unit names, by stem: X.json itself or the script benchmarks/X.py."""
+    """The results files a unit names, by stem: X.json itself or the script benchmarks/X.py; and
+    a lesson notebooks/NN_x.ipynb, whose stored outputs are the results of its own run."""
     stems = set(re.findall(r"(?<![\w<>])([a-z][a-z0-9_]*)\.json", unit))  # not lesson_NN_full
     scripts = re.findall(r"benchmarks/(\w+)\.py", unit)
-    return stems | {s for s in scripts if (RESULTS / f"{s}.json").exists()}
+    lessons = set(re.findall(r"(notebooks/\d\d_\w+)\.ipynb", unit))
+    return stems | lessons | {s for s in scripts if (RESULTS / f"{s}.json").exists()}
 
 
 def values(obj) -> list[float]:
@@ -109,6 +109,12 @@ def values(obj) -> list[float]:
 
 
 def load(stem: str) -> list[float]:
+    """The numbers of results file ``stem``, or of a lesson's stored text outputs."""
+    if stem.startswith("notebooks/"):
+        cells = json.loads((ROOT / f"{stem}.ipynb").read_text())["cells"]
+        return [v for cell in cells for out in cell.get("outputs", [])
+                for v in values("".join(out.get("text", "")) + "".join(
+                    out.get("data", {}).get("text/plain", "")))]
     path = RESULTS / f"{stem}.json"
     return values(json.loads(path.read_text())) if path.exists() else []
 
