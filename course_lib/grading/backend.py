@@ -39,6 +39,9 @@ class Backend(Protocol):
         """Why submission ``number``'s task failed, for its report; None: submit it again.
         Raises when grading cannot go on."""
 
+    def settle(self) -> None:
+        """Wait until ``retried`` counts every start of a task that has run so far."""
+
     def close(self) -> None:
         """Let go of the threads or the cluster connection (running work may finish first)."""
 
@@ -65,6 +68,9 @@ class LocalBackend:
 
     def failure(self, number: int, err: BaseException) -> str | None:
         return f"the grader failed on this submission ({type(err).__name__}: {err})"
+
+    def settle(self) -> None:
+        pass  # nothing runs twice here
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

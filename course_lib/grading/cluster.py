@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -125,6 +126,7 @@ class DaskBackend:
         self.slots = sum(self.client.nthreads().values())
         self.starts: Counter[int] = Counter()  # by submission number
         self.given_up: Counter[int] = Counter()  # KilledWorker errors, by submission number
+        self.flushes: dict[str, threading.Event] = {}  # settle()'s own events, until they are back
         self.client.subscribe_topic(TOPIC, self._event)
 
     def _check(self, address: str, opts: Options, worker_timeout: float) -> None:
@@ -150,9 +152,22 @@ class DaskBackend:
                                    "or pass --no-sandbox to grade without one (unsafe)")
 
     def _event(self, event: tuple[float, dict]) -> None:
-        number = event[1].get("number") if isinstance(event[1], dict) else None
-        if type(number) is int:
-            self.starts[number] += 1
+        msg = event[1] if isinstance(event[1], dict) else {}
+        if (flushed := self.flushes.get(msg.get("flush"))) is not None:
+            flushed.set()
+        elif type(msg.get("number")) is int:
+            self.starts[msg["number"]] += 1
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait (``timeout`` seconds at most) until the start events the scheduler has had all
+        reached this client: it sends a subscriber its events in order, so an event logged now
+        comes back after them. The last results can arrive before the start events of their
+        tasks' second runs, which ``retried`` counts."""
+        token = uuid.uuid4().hex
+        self.flushes[token] = threading.Event()
+        self.client.log_event(TOPIC, {"flush": token})
+        self.flushes[token].wait(timeout)
+        del self.flushes[token]
 
     @property
     def retried(self) -> int:
