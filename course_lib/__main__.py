@@ -179,7 +179,7 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"feedback: {counts['pages']} page(s) in {args.feedback}")
         if missing := [note for r in reports for note in r.notes if note.startswith(NO_PAGE)]:
             print(f"warning: {len(missing)} student(s) got no feedback page (their reports say "
-                  f"why); the first: {missing[0]}", file=sys.stderr)
+                  f"why); the first: {shown(missing[0][:500])}", file=sys.stderr)
     return 0
 
 
