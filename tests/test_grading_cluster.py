@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def remote(cluster, certs) -> list[str]:
 
 class Starts:
     """The grading tasks' start events, as the workers log them (see course_lib.grading.cluster);
-    a worker is killed when ``kill_when`` says so, and submissions can be held back (``hold``)."""
+    a worker is killed when ``kill_when`` says so, and tasks can be held back (``hold``)."""
 
     def __init__(self, cluster):
         self.client = Client(cluster.address, security=cluster.security, set_as_default=False)
@@ -153,16 +154,17 @@ class Starts:
         with self.lock:
             return [e["label"] for e in self.events[mark:] if e["number"] >= 0]
 
-    def hold(self, labels: set[str]) -> None:
-        """Make each worker's task for a submission in ``labels`` wait, once it has logged its
-        start, until :meth:`release`: the worker's only thread waits with it."""
-        def install(dask_worker, labels=frozenset(labels)):
+    def hold(self) -> None:
+        """From now on, make each grading task wait once it has logged its start (its event marked
+        ``"held": True``), until :meth:`release`: the worker's only thread waits with it."""
+        def install(dask_worker):
             log_event = dask_worker.log_event
             released = threading.Event()
 
             def log_then_wait(topic, msg):
-                log_event(topic, msg)
-                if topic == TOPIC and msg.get("label") in labels:
+                held = topic == TOPIC and isinstance(msg, dict) and msg.get("number", -1) >= 0
+                log_event(topic, {**msg, "held": True} if held else msg)
+                if held:
                     released.wait(HOLD_LIMIT)
 
             log_then_wait.release = released.set
@@ -377,28 +379,42 @@ def test_a_worker_killed_mid_run_loses_nothing_and_grades_nothing_twice(class_di
 
 
 def test_an_interrupted_client_reruns_only_the_unfinished(class_dir, local, remote, starts, tmp_path):
-    # Both workers wait in these two once they start them: the run cannot finish before Ctrl-C,
-    # and nothing else starts, so every start of the interrupted run is counted before the rerun.
-    held = {"student_06", "student_07"}
-    starts.hold(held)
+    # Once three submissions are finished, every task that starts waits on its worker: the run
+    # cannot finish before Ctrl-C. (Dask does not start tasks in the order they were submitted,
+    # and a worker may have several queued, so which ones are held is known only from the events.)
     journal = tmp_path / "grades.json.journal"
     proc = grade(class_dir, tmp_path, *remote, wait=False)
-    deadline = time.monotonic() + 300
-    while not (held <= set(starts.labels()) and journal.exists() and len(journal.read_text().splitlines()) >= 3):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()  # a failure, never a hang: communicate() waits for the process to end
-            lines = journal.read_text().splitlines() if journal.exists() else []
-            pytest.fail(f"the run did not reach the point to interrupt it: {len(lines)} finished, "
-                        f"start events {starts.events}, output {proc.communicate(timeout=60)}")
-        time.sleep(0.05)
+
+    def until(reached: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 300
+        while not reached():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()  # a failure, never a hang: communicate() waits for the process to end
+                pytest.fail(f"the run did not reach {what}: start events {starts.events}, "
+                            f"output {proc.communicate(timeout=60)}")
+            time.sleep(0.05)
+
+    until(lambda: journal.exists() and len(journal.read_text().splitlines()) >= 3, "3 finished")
+    starts.hold()
+    until(lambda: any(e.get("held") for e in list(starts.events)), "a held task")
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     _, err = proc.communicate(timeout=120)
+    # Let the held tasks go only once the scheduler has dropped the interrupted run's tasks: a
+    # worker set free earlier could start one of those still queued there.
+    def _grading_tasks(dask_scheduler) -> list[str]:  # run on the scheduler (sent by value)
+        return [str(key) for key in dask_scheduler.tasks if str(key).startswith("grade-")]
+
+    deadline = time.monotonic() + 120
+    while left := starts.client.run_on_scheduler(_grading_tasks):
+        assert time.monotonic() < deadline, f"the scheduler still holds {left}"
+        time.sleep(0.1)
     starts.release()
     assert proc.returncode == 130, err
     assert "rerun the same command" in err
     assert not (tmp_path / "grades.json").exists()
     finished = {json.loads(line)["report"]["student"] for line in journal.read_text().splitlines()}
-    assert len(finished) >= 3 and finished.isdisjoint(held), finished
+    held = {e["label"] for e in starts.events if e.get("held")}
+    assert len(finished) >= 3 and held and finished.isdisjoint(held), (finished, starts.events)
 
     mark = len(starts.events)
     done = grade(class_dir, tmp_path, *remote)
