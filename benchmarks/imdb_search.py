@@ -11,8 +11,8 @@ vocabulary 20,000, reviews cut at 400 tokens, 8,192 tokens per step. Four phases
 
 1. ``search``: per model (max-pool MLP, self-built Elman, nn.RNN, LSTM) SEARCH_SIZE settings: the
    one imdb_models.py chose, then draws from a seeded RNG over SPACE (and the Elman's
-   nonlinearity), each trained with seed 0 for up to EPOCHS epochs, stopping once validation
-   accuracy drops. The test set is not read.
+   nonlinearity), each trained with seed 0 for up to EPOCHS epochs, stopping at the first epoch
+   that does not raise validation accuracy. The test set is not read.
 2. ``final``: each model's best search setting (best validation accuracy at any epoch), seeds
    1-3; each seed's epoch is chosen on its own validation accuracy, and that state alone is
    evaluated, once, on the test set.
@@ -217,8 +217,9 @@ def build_model(s: dict, n_words: int, seed: int) -> SentimentClassifier:
 
 def train_run(s: dict, seed: int, data: dict, test: bool) -> dict:
     """Train settings ``s`` with ``seed`` (weights, dropout, batch order), validating after every
-    epoch and stopping once validation accuracy drops; if ``test``, the chosen epoch's state
-    (the last one without validation data) is evaluated once on ``data["test"]``.
+    epoch and stopping at the first epoch that does not raise validation accuracy; if ``test``,
+    the chosen epoch's state (the last one without validation data) is evaluated once on
+    ``data["test"]``.
     data: "train", "val", "test" as (x, c) lists, "words" the vocabulary size. Returns the
     run's record."""
     pad_id = data["words"] if s["padding"] == "learned" else 0  # an extra, ordinary word
