@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,7 +41,7 @@ from distributed.security import Security
 from course_lib.__main__ import main
 from course_lib.grading import report as reports
 from course_lib.grading.certs import make_certificates
-from course_lib.grading.cluster import TOPIC, local_cluster
+from course_lib.grading.cluster import TOPIC, DaskBackend, local_cluster
 from course_lib.grading.wire import TaskFailed, decode, encode, encode_failure
 
 sys.path.insert(0, str(Path(__file__).parent / "hostile"))
@@ -341,6 +342,21 @@ def test_a_worker_result_is_accepted_only_as_well_formed_json():
     for data in bad:
         with pytest.raises(ValueError):
             decode(data)
+
+
+def test_only_well_formed_events_of_its_own_count_as_starts():
+    """Any client of the cluster may log on the grader's topic: a message of another shape (an
+    unhashable "flush", a "number" that is not an int) is ignored, not raised in the callback."""
+    backend = DaskBackend.__new__(DaskBackend)  # the event handling alone, without a cluster
+    backend.starts, backend.flushes = Counter(), {"mine": threading.Event()}
+    for msg in [{"flush": ["mine"]}, {"flush": {"a": 1}}, {"flush": "theirs"}, {"number": "3"},
+                {"number": True}, {"number": 3.0}, "text", None]:
+        backend._event((0.0, msg))
+    assert not backend.starts and not backend.flushes["mine"].is_set()
+    backend._event((0.0, {"flush": "mine"}))
+    for _ in range(3):
+        backend._event((0.0, {"number": 3}))
+    assert backend.flushes["mine"].is_set() and backend.retried == 2
 
 
 def test_the_class_grades_to_identical_reports_over_tls(class_dir, local, cluster, remote, starts, tmp_path):

@@ -153,7 +153,8 @@ class DaskBackend:
 
     def _event(self, event: tuple[float, dict]) -> None:
         msg = event[1] if isinstance(event[1], dict) else {}
-        if (flushed := self.flushes.get(msg.get("flush"))) is not None:
+        token = msg.get("flush")
+        if isinstance(token, str) and (flushed := self.flushes.get(token)) is not None:
             flushed.set()
         elif type(msg.get("number")) is int:
             self.starts[msg["number"]] += 1
