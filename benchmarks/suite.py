@@ -2,14 +2,14 @@
 
     python benchmarks/suite.py [--shared ../shared] [--keep]
 
-Clones the repository's current commit (``HEAD``: uncommitted changes are not part of it, and
-the script says so) into a temporary folder, puts a link to the shared folder beside the clone
-as CI does, runs ``bash .ci/run`` there, in a virtual environment that sees this Python's
-packages (so .ci/run's editable install leaves this one's alone), and reads pytest's closing
-line. Each run is added to ``benchmarks/results/suite.json``: the commit, pytest's counts
-(passed, failed, xfailed, ...), pytest's own seconds, the whole command's seconds (the pip step
-included), the load average before and after, date and machine. Its output goes to ``suite.log`` beside the clone, whose
-last lines are printed when the run fails; ``--keep`` keeps the clone and the log. Exits with
+Clones the repository's current commit (``HEAD``: uncommitted changes are not part of it, and the
+script says so) into a temporary folder, puts a link to the shared folder beside the clone as CI
+does, runs ``bash .ci/run`` there, in a virtual environment that sees this Python's packages (so
+.ci/run's editable install leaves this one's alone), and reads pytest's closing line. Each run is
+added to ``benchmarks/results/suite.json``: the commit, pytest's counts (passed, failed, xfailed,
+...), pytest's own seconds, the whole command's seconds (the pip step included), the load average
+before and after, date and machine. Its output goes to ``suite.log`` beside the clone, whose last
+lines are printed when the run fails; ``--keep`` keeps the clone and the log. Exits with
 ``.ci/run``'s status.
 """
 from __future__ import annotations
