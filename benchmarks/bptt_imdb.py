@@ -30,11 +30,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import machine  # noqa: E402
+from benchmarks.imdb_models import BEST, ELMAN, MAX_LEN, MAX_TOKENS, VOCAB, load_data, update_results  # noqa: E402
 from course_lib import nn as cnn  # noqa: E402
 from course_lib.data.batching import batch_by_tokens  # noqa: E402
 from course_lib.rnn import SentimentClassifier, evaluate, make_optimizer, train_epoch  # noqa: E402
 from course_lib.train import TrainingDiverged, check_finite  # noqa: E402
-from imdb_models import BEST, ELMAN, MAX_LEN, MAX_TOKENS, VOCAB, load_data, update_results  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "bptt_imdb.json"
 RECIPES = {"rnn": {**BEST, **ELMAN}, "lstm": BEST}

@@ -33,6 +33,7 @@ import fcntl
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,10 +42,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from course_lib.data.batching import batch_by_tokens
-from course_lib.data.imdb import UNK, load_imdb
-from course_lib.rnn import SentimentClassifier, evaluate, make_optimizer, train_epoch
-from course_lib.train import TrainingDiverged
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from course_lib.data.batching import batch_by_tokens  # noqa: E402
+from course_lib.data.imdb import UNK, load_imdb  # noqa: E402
+from course_lib.rnn import SentimentClassifier, evaluate, make_optimizer, train_epoch  # noqa: E402
+from course_lib.train import TrainingDiverged  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "imdb_models.json"
 VOCAB, MAX_LEN, MAX_TOKENS = 20_000, 400, 8192
