@@ -1,6 +1,7 @@
 """Settings every test run needs, wherever pytest is started from.
 
-* Real data: ``COURSE_DATA_DIR`` defaults to ``../shared/data`` when that folder exists.
+* Real data: ``COURSE_DATA_DIR`` defaults to ``../shared/data`` when that folder exists (unset or
+  empty, as the loaders read it).
 * nbval's sanitize file is found from any working folder.
 * Jupyter, IPython and matplotlib keep their state in a temp dir, so a run never
   reads or writes the home directory; parsed-data caches go there too.
@@ -41,7 +42,7 @@ def pytest_configure(config) -> None:
     _TMP = tempfile.mkdtemp(prefix="course-tests-")
     tmp = Path(_TMP)
     shared = ROOT.parent / "shared" / "data"
-    if "COURSE_DATA_DIR" not in os.environ and shared.is_dir():
+    if not os.environ.get("COURSE_DATA_DIR") and shared.is_dir():
         os.environ["COURSE_DATA_DIR"] = str(shared)
     # A cache that outlives one run would hide a parsing bug; a fresh one per run does not.
     os.environ.setdefault("COURSE_CACHE_DIR", str(tmp / "cache"))
