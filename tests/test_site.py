@@ -13,6 +13,7 @@ import pytest
 
 from course_lib.__main__ import main
 from course_lib.site import SiteError, build_site
+from course_lib.site.links import page_text_sections, tex_as_text
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -82,6 +83,33 @@ def test_the_search_index_covers_every_lesson_section(built_site):
     lesson_1 = [s for s in index if s["page"] == "lessons/01_softmax_cross_entropy.html"]
     assert any("Jacobian" in s["heading"] for s in lesson_1)
     assert {s["page"] for s in index} >= {f"lessons/{p.stem}.html" for p in LESSONS}
+
+
+    jacobian = next(s for s in lesson_1 if "Jacobian" in s["heading"])
+    assert "∂" in jacobian["text"] and "\\frac" not in jacobian["text"], "math as plain text"
+
+
+@pytest.mark.parametrize("tex, text", [
+    (r"\frac{\partial L}{\partial z}", "∂L/∂z"), (r"W^\top", "Wᵀ"), (r"W^{\top}", "Wᵀ"),
+    (r"(n_\text{in}, n_\text{out})", "(n_in, n_out)"),
+    (r"y = \mathrm{softmax}(o)", "y = softmax(o)"),
+    (r"c \in \{0, \dots, C-1\}", "c ∈ {0, …, C-1}"), (r"\frac{1}{B}\sum_b x_b", "1/B Σ_b x_b"),
+    (r"\frac{\partial \ell}{\partial W_{ij}}", "∂ℓ/∂W_ij"), (r"\log x", "log x"),
+    (r"h_t = \tanh\!\big(x_t W_{ih}^\top + h_{t-1} W_{hh}^\top\big)",
+     "h_t = tanh(x_t W_ihᵀ + h_(t-1) W_hhᵀ)"),
+    (r"\frac{e^{o_i}}{\sum_j e^{o_j}}", "e^o_i/(Σ_j e^o_j)"),
+    (r"\begin{aligned} a &= b \\ c &= d \end{aligned}", "a = b ; c = d"),
+])
+def test_math_reads_as_plain_text_in_search_results(tex, text):
+    assert tex_as_text(tex) == text
+
+
+def test_only_the_math_of_text_is_rewritten_not_code_nor_tags():
+    body = ('<h2 id="The-$J$">The $J$</h2><p>costs \\$5, $x^2$ and $$\\frac{a}{b}$$</p>'
+            '<pre>echo $HOME $x$</pre><p><code>$y$</code> and \\(z_{t}\\)</p>')
+    [(anchor, heading, text)] = page_text_sections(body)
+    assert anchor == "The-$J$" and heading == "The J"
+    assert text == "costs $5, x^2 and a/b echo $HOME $x$ $y$ and z_t"
 
 
 def test_building_twice_gives_the_same_files(built_site, tmp_path):

@@ -75,10 +75,72 @@ def _problem(root: Path, file: Path, tag: str, attr: str, value: str, pages: dic
 SECTION_TEXT = 4000  # characters of a section the search index keeps
 
 
+# MathJax's delimiters (page.html.j2): $$…$$, \[…\], $…$, \(…\); \$ is a dollar sign.
+_MATH = re.compile(r"(?<!\\)\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)",
+                   re.S)
+_TEX_SYMBOLS = {
+    "partial": "∂", "nabla": "∇", "sum": " Σ", "prod": " Π", "cdot": "·", "times": "×",
+    "odot": "⊙", "pm": "±", "ldots": "…", "dots": "…", "cdots": "…", "infty": "∞", "sqrt": "√",
+    "ell": "ℓ", "in": " ∈ ", "le": " ≤ ", "leq": " ≤ ", "ge": " ≥ ", "geq": " ≥ ", "neq": " ≠ ",
+    "approx": " ≈ ", "sim": " ~ ", "propto": " ∝ ", "to": " → ", "rightarrow": " → ",
+    "xrightarrow": " → ", "leftarrow": " ← ", "mapsto": " ↦ ",
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
+    "zeta": "ζ", "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "chi": "χ", "psi": "ψ",
+    "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ",
+    "Phi": "Φ", "Omega": "Ω"}
+# Commands that only size, space or decorate: dropped, their argument kept.
+_TEX_DROPPED = {"left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr", "displaystyle",
+                "limits", "quad", "qquad", "hat", "tilde", "bar", "vec", "overline", "underbrace",
+                "overbrace", "mathbb", "mathbf", "mathrm", "mathit", "mathcal", "boldsymbol",
+                "operatorname", "text", "textrm", "tag", "label", "nonumber", "boxed"}
+
+
+def tex_as_text(tex: str) -> str:
+    """TeX as a search result shows it, in plain characters: ``\\frac{\\partial L}{\\partial z}``
+    becomes ``∂L/∂z``, ``W^\\top`` becomes ``Wᵀ``, ``n_\\text{in}`` becomes ``n_in``."""
+    t = re.sub(r"\\begin\{[^{}]*\}|\\end\{[^{}]*\}|&", " ", tex).replace("\\\\", "; ")
+    t = re.sub(r"\^\s*\{?\\top\}?", "ᵀ", t)
+    t = re.sub(r"\\([{}$%#_])", lambda m: {"{": "\x00", "}": "\x01"}.get(m.group(1), m.group(1)), t)
+    t = re.sub(r"\\!", "", re.sub(r"\\[,;: ]", " ", t))
+    t = re.sub(r"\\[dt]?frac\s*", "\x02", t)
+    # a symbol takes the space after it (\\partial L: ∂L); a name keeps it (\\log x: log x)
+    t = re.sub(r"\\([A-Za-z]+)(\s*)", lambda m: "" if m[1] in _TEX_DROPPED else
+               _TEX_SYMBOLS[m[1]] if m[1] in _TEX_SYMBOLS else m[1] + m[2], t)
+    for _ in range(5):  # innermost first: frac{a}{b} → a/b, x_{ij} → x_ij
+        t = re.sub(r"\x02\{([^{}]*)\}\s*\{([^{}]*)\}",
+                   lambda m: f" {_group(m[1])}/{_group(m[2])} ", t)
+        t = re.sub(r"([_^])\s*\{([^{}]*)\}", lambda m: m[1] + _group(m[2]), t)
+    t = re.sub(r"[{}\x02]", "", t)
+    return " ".join(t.replace("\x00", "{").replace("\x01", "}").split())
+
+
+def _group(term: str) -> str:
+    """``term`` as a fraction's side or an index: in parentheses when it holds a space, + or -."""
+    term = term.strip()
+    return f"({term})" if re.search(r"[\s+\-]", re.sub(r"\([^()]*\)", "", term)) else term
+
+
+def _plain_math(body: str) -> str:
+    """``body`` with the math of its text (not of its code, nor inside its tags) as plain text."""
+    out, in_code = [], 0
+    for piece in re.split(r"(<[^>]*>)", body):
+        if piece.startswith("<"):
+            if re.match(r"</?(code|pre)\b", piece):
+                in_code += -1 if piece.startswith("</") else 1
+        elif not in_code:
+            piece = _MATH.sub(lambda m: " " + html.escape(tex_as_text(html.unescape(
+                next(g for g in m.groups() if g is not None)))) + " ", piece).replace("\\$", "$")
+        out.append(piece)
+    return "".join(out)
+
+
 def page_text_sections(body: str) -> list[tuple[str, str, str]]:
     """``(id, heading, text)`` for each section of a page body (split at h1–h3 headings that carry
-    an id; the text before the first has id and heading ""), tags dropped, whitespace squeezed."""
+    an id; the text before the first has id and heading ""), tags dropped, math as plain text
+    (:func:`tex_as_text`), whitespace squeezed."""
     body = re.sub(r"<(script|style)\b.*?</\1>|<a class=\"anchor-link\"[^>]*>.*?</a>", "", body, flags=re.S)
+    body = _plain_math(body)
     parts = re.split(r'<h[1-3] id="([^"]*)">(.*?)</h[1-3]>', body, flags=re.S)
     sections = [("", "", parts[0])] + [tuple(parts[i:i + 3]) for i in range(1, len(parts), 3)]
     out = []
