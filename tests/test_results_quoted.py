@@ -12,6 +12,10 @@ milliseconds or minutes, prints as the README prints it. Not checked: code spans
 shapes (784-300-10), the lesson column and the "report" columns, which quote reports A–E;
 ``NOT_MEASURED`` lists the few numbers in the prose that are targets or names.
 
+A number can match a value by chance, so the tables that a benchmark prints (``--markdown``) are
+held to more: a README table with the header of one of them must be one of them, as printed from
+the committed results file, every row and every digit.
+
 A number with no file behind it yet must be listed in ``KNOWN_UNBACKED`` with the command that
 will write it: a new unbacked number fails, and so does a listed one that a file now backs.
 
@@ -22,6 +26,7 @@ from those ``LESSON_NOT_MEASURED`` lists (the lesson's own small run, report fig
 """
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -60,6 +65,9 @@ LESSON_NOT_MEASURED = {
         "4,096 20 80 2,739", "the lesson's own token budget and what it fits, and the longest "
         "review (lesson 8's output)"),
 }
+
+# The benchmarks whose ``--markdown`` prints tables the README shows: ``markdown(results)``.
+TABLE_SCRIPTS = ("bptt_imdb", "imdb_models", "imdb_search", "mlp_studies", "report_recipes")
 
 CPU_NAMES = re.compile(r"AMD EPYC|Intel\b[^,;.)]*|Skylake[-\w]*|Cascade Lake|Ice Lake|Ryzen \w+")
 NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w])")
@@ -178,6 +186,25 @@ def test_every_quoted_number_is_in_its_results_file():
                           "(back them, or list them in KNOWN_UNBACKED):\n" + "\n".join(unbacked))
 
 
+def tables(text: str) -> list[str]:
+    """Each Markdown table in ``text``, its lines joined."""
+    runs = re.finditer(r"(?m)(?:^\|.*(?:\n|$))+", text)
+    return ["\n".join(run.group(0).splitlines()) for run in runs]
+
+
+@pytest.mark.parametrize("stem", TABLE_SCRIPTS)
+def test_a_table_a_benchmark_prints_is_shown_as_it_prints_it(stem):
+    script = importlib.import_module(f"benchmarks.{stem}")
+    printed_tables = tables(script.markdown(json.loads(script.RESULTS.read_text())))
+    headers = {table.splitlines()[0] for table in printed_tables}
+    shown = [table for table in tables(section()) if table.splitlines()[0] in headers]
+    assert shown, f"the README shows none of the tables benchmarks/{stem}.py --markdown prints"
+    for table in shown:
+        assert table in printed_tables, (
+            f"a README table is not what `python benchmarks/{stem}.py --markdown` prints from "
+            f"{script.RESULTS.name} (paste its table again):\n{table.splitlines()[0]}")
+
+
 def test_known_unbacked_numbers_are_still_unbacked():
     """Once a file backs a listed number, the list must shrink (and a stale entry goes). Small
     whole numbers (an epoch count, a seed) are left alone: some value matches them by chance."""
@@ -262,3 +289,5 @@ def test_units_numbers_and_sources_are_read_as_the_readme_means_them():
     assert quoted_numbers("| 3 | 98.1% | E: 96.32% |", ["lesson", "result", "reference report"]) \
         == ["98.1"]
     assert values({"a 0.5": [1, {"b": "lr 0.1, batch 32"}], "ok": True}) == [0.5, 1.0, 0.1, 32.0]
+    assert tables("text\n| a |\n|---|\n| 1 |\nmore\n\n| b |\n| 2 |") == ["| a |\n|---|\n| 1 |",
+                                                                  "| b |\n| 2 |"]
